@@ -1,0 +1,227 @@
+package aritest
+
+import "math"
+
+// G.711 µ-law and A-law as specified by ITU-T G.711 (segment/mantissa form).
+
+const (
+	ulawBias = 0x84
+	ulawClip = 32635
+)
+
+// EncodeULaw converts one 16-bit linear sample to µ-law.
+func EncodeULaw(sample int16) byte {
+	x := int(sample)
+	sign := 0
+	if x < 0 {
+		x = -x
+		sign = 0x80
+	}
+	if x > ulawClip {
+		x = ulawClip
+	}
+	x += ulawBias
+	exp := 7
+	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	mant := (x >> (exp + 3)) & 0x0F
+	return ^byte(sign | exp<<4 | mant)
+}
+
+// DecodeULaw converts one µ-law byte to a 16-bit linear sample.
+func DecodeULaw(u byte) int16 {
+	u = ^u
+	exp := int(u>>4) & 0x07
+	mant := int(u) & 0x0F
+	x := ((mant << 3) + ulawBias) << exp
+	x -= ulawBias
+	if u&0x80 != 0 {
+		return int16(-x)
+	}
+	return int16(x)
+}
+
+var alawSegEnd = [8]int{0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF}
+
+// EncodeALaw converts one 16-bit linear sample to A-law.
+func EncodeALaw(sample int16) byte {
+	pcm := int(sample) >> 3
+	mask := 0xD5
+	if pcm < 0 {
+		mask = 0x55
+		pcm = -pcm - 1
+	}
+	seg := 0
+	for seg < 8 && pcm > alawSegEnd[seg] {
+		seg++
+	}
+	if seg >= 8 {
+		return byte(0x7F ^ mask)
+	}
+	aval := seg << 4
+	if seg < 2 {
+		aval |= (pcm >> 1) & 0x0F
+	} else {
+		aval |= (pcm >> seg) & 0x0F
+	}
+	return byte(aval ^ mask)
+}
+
+// DecodeALaw converts one A-law byte to a 16-bit linear sample.
+func DecodeALaw(a byte) int16 {
+	a ^= 0x55
+	t := int(a&0x0F) << 4
+	seg := int(a&0x70) >> 4
+	switch seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t += 0x108
+		t <<= seg - 1
+	}
+	if a&0x80 != 0 {
+		return int16(t)
+	}
+	return int16(-t)
+}
+
+// codec describes an externalMedia format: payload type, RTP clock and (de)packetisation of a
+// 20 ms frame of 8 kHz linear audio.
+type codec struct {
+	name      string
+	pt        uint8
+	tsStep    uint32
+	encode    func([]int16) []byte
+	decode    func([]byte) []int16 // nil: inbound audio is dropped (as Asterisk does for slin16)
+	supported bool
+}
+
+func codecByFormat(format string) (codec, bool) {
+	switch format {
+	case "ulaw":
+		return codec{name: format, pt: 0, tsStep: 160, supported: true,
+			encode: func(in []int16) []byte { return mapBytes(in, EncodeULaw) },
+			decode: func(b []byte) []int16 { return mapSamples(b, DecodeULaw) }}, true
+	case "alaw":
+		return codec{name: format, pt: 8, tsStep: 160, supported: true,
+			encode: func(in []int16) []byte { return mapBytes(in, EncodeALaw) },
+			decode: func(b []byte) []int16 { return mapSamples(b, DecodeALaw) }}, true
+	case "slin":
+		return codec{name: format, pt: 10, tsStep: 160, supported: true, encode: encodeSlinBE,
+			decode: decodeSlinBE}, true
+	case "slin16":
+		// Asterisk sends PT 118 (640 bytes, 16 kHz) but has no receive mapping for it (README b).
+		return codec{name: format, pt: 118, tsStep: 320, supported: true,
+			encode: func(in []int16) []byte { return encodeSlinBE(upsample2(in)) }}, true
+	case "g722":
+		// TODO(aritest): G.722 SB-ADPCM is not implemented; the format is known to Asterisk, so it is
+		// accepted by validation but refused with 501 by externalMedia (see externalMediaLocked).
+		return codec{name: format, pt: 9, tsStep: 160}, true
+	}
+	return codec{}, false
+}
+
+func mapBytes(in []int16, f func(int16) byte) []byte {
+	out := make([]byte, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func mapSamples(in []byte, f func(byte) int16) []int16 {
+	out := make([]int16, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func encodeSlinBE(in []int16) []byte {
+	out := make([]byte, 2*len(in))
+	for i, v := range in {
+		out[2*i] = byte(uint16(v) >> 8)
+		out[2*i+1] = byte(v)
+	}
+	return out
+}
+
+func decodeSlinBE(b []byte) []int16 {
+	out := make([]int16, len(b)/2)
+	for i := range out {
+		out[i] = int16(uint16(b[2*i])<<8 | uint16(b[2*i+1]))
+	}
+	return out
+}
+
+// upsample2 doubles the sample rate by linear interpolation.
+func upsample2(in []int16) []int16 {
+	out := make([]int16, 2*len(in))
+	for i, v := range in {
+		next := v
+		if i+1 < len(in) {
+			next = in[i+1]
+		}
+		out[2*i] = v
+		out[2*i+1] = int16((int(v) + int(next)) / 2)
+	}
+	return out
+}
+
+// GenerateTone returns n samples of a sine tone at rate Hz, starting at phase 0.
+func GenerateTone(freq, amplitude float64, n, rate int) []int16 {
+	g := newToneGen(freq, amplitude)
+	g.rate = float64(rate)
+	return g.next(n)
+}
+
+// DominantFrequency returns the frequency (Hz, 5 Hz resolution, 50 Hz .. rate/2) with the most
+// energy in samples, measured with the Goertzel algorithm, and that energy's share of the total
+// (0..1) so callers can tell a tone from noise or silence.
+func DominantFrequency(samples []int16, rate int) (freq float64, share float64) {
+	if len(samples) == 0 || rate <= 0 {
+		return 0, 0
+	}
+	var total float64
+	for _, v := range samples {
+		total += float64(v) * float64(v)
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	n := float64(len(samples))
+	bestPower := 0.0
+	for f := 50.0; f < float64(rate)/2; f += 5 {
+		coeff := 2 * math.Cos(2*math.Pi*f/float64(rate))
+		var s1, s2 float64
+		for _, v := range samples {
+			s0 := float64(v) + coeff*s1 - s2
+			s2, s1 = s1, s0
+		}
+		p := s1*s1 + s2*s2 - coeff*s1*s2
+		if p > bestPower {
+			bestPower, freq = p, f
+		}
+	}
+	// For a pure tone the Goertzel power is about (N/2)^2 * A^2 and total energy N*A^2/2.
+	share = bestPower * 2 / (n * total)
+	if share > 1 {
+		share = 1
+	}
+	return freq, share
+}
+
+// RMS returns the root mean square of samples.
+func RMS(samples []int16) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range samples {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(len(samples)))
+}

@@ -1,0 +1,252 @@
+// Package softphone is the softphone's API over the signaling websocket: it
+// gives each logged-in connection its warm WebRTC media session and maps the
+// protocol's call methods onto the call manager.
+package softphone
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/crmphone/crmphone/ari"
+	"github.com/crmphone/crmphone/controller/calls"
+	"github.com/crmphone/crmphone/ui/signaling"
+	"github.com/crmphone/crmphone/webrtc"
+)
+
+// Engine creates media sessions; *webrtc.Engine satisfies it.
+type Engine interface {
+	NewSession(ctx context.Context, id string) (*webrtc.Session, error)
+}
+
+// Calls is the call manager; *calls.Manager satisfies it.
+type Calls interface {
+	Dial(ctx context.Context, op calls.Operator, media calls.Media, notify calls.Notifier, number, crmRef string) (*calls.Call, error)
+	Get(sessionID, callID string) (*calls.Call, error)
+	SessionClosed(sessionID string)
+}
+
+// Service holds the media sessions of logged-in connections.
+type Service struct {
+	engine Engine
+	calls  Calls
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	media map[*signaling.Conn]*webrtc.Session
+}
+
+// New creates the service and registers its methods on srv.
+func New(srv *signaling.Server, engine Engine, c Calls, log *slog.Logger) *Service {
+	s := &Service{engine: engine, calls: c, log: log, media: map[*signaling.Conn]*webrtc.Session{}}
+	srv.Handle("media.offer", s.mediaOffer)
+	srv.Handle("call", s.call)
+	srv.Handle("hangup", s.hangup)
+	srv.Handle("mute", s.mute)
+	srv.Handle("hold", s.hold)
+	srv.Handle("dtmf", s.dtmf)
+	prev := srv.OnSession
+	srv.OnSession = func(conn *signaling.Conn, closed bool) {
+		if prev != nil {
+			prev(conn, closed)
+		}
+		if closed {
+			s.closed(conn)
+		}
+	}
+	return s
+}
+
+func (s *Service) closed(conn *signaling.Conn) {
+	if sess := conn.Session(); sess != nil {
+		s.calls.SessionClosed(sess.ID)
+	}
+	s.mu.Lock()
+	m := s.media[conn]
+	delete(s.media, conn)
+	s.mu.Unlock()
+	if m != nil {
+		m.Close()
+	}
+}
+
+func decode(params json.RawMessage, v any) error {
+	if len(params) == 0 {
+		return signaling.Errf("bad_request", "params are required")
+	}
+	if err := json.Unmarshal(params, v); err != nil {
+		return signaling.Errf("bad_request", "params are not valid for this method")
+	}
+	return nil
+}
+
+func (s *Service) mediaOffer(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p struct {
+		SDP string `json:"sdp"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	if p.SDP == "" {
+		return nil, signaling.Errf("bad_request", "params.sdp is required")
+	}
+	sess := conn.Session()
+	m, err := s.engine.NewSession(ctx, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	answer, err := m.Answer(ctx, p.SDP)
+	if err != nil {
+		m.Close()
+		s.log.Warn("media offer refused", "session", sess.ID, "err", err)
+		if errors.Is(err, webrtc.ErrNoCommonCodec) {
+			return nil, signaling.Errf("media_failed", "the browser offered none of G722, PCMU, PCMA")
+		}
+		return nil, signaling.Errf("media_failed", "the media offer could not be answered")
+	}
+	m.OnStateChange(func(st webrtc.State) {
+		conn.Notify("media.state", map[string]string{"state": string(st)})
+	})
+	s.mu.Lock()
+	old := s.media[conn]
+	s.media[conn] = m
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return map[string]any{"sdp": answer, "codec": m.Codec().Name}, nil
+}
+
+func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p struct {
+		Number string `json:"number"`
+		CRMRef string `json:"crm_ref"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	m := s.media[conn]
+	s.mu.Unlock()
+	if m == nil {
+		return nil, signaling.Errf("no_media", "send media.offer before calling")
+	}
+	sess := conn.Session()
+	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
+	c, err := s.calls.Dial(ctx, op, mediaSession{m}, conn, p.Number, p.CRMRef)
+	if err != nil {
+		return nil, protocolError(err)
+	}
+	return map[string]string{"call_id": c.ID()}, nil
+}
+
+type callParams struct {
+	CallID string `json:"call_id"`
+	Muted  *bool  `json:"muted"`
+	Held   *bool  `json:"held"`
+	Digits string `json:"digits"`
+}
+
+func (s *Service) lookup(conn *signaling.Conn, params json.RawMessage) (*calls.Call, callParams, error) {
+	var p callParams
+	if err := decode(params, &p); err != nil {
+		return nil, p, err
+	}
+	c, err := s.calls.Get(conn.Session().ID, p.CallID)
+	if err != nil {
+		return nil, p, protocolError(err)
+	}
+	return c, p, nil
+}
+
+func (s *Service) hangup(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	c, _, err := s.lookup(conn, params)
+	if err != nil {
+		return nil, err
+	}
+	return nil, protocolError(c.Hangup(ctx))
+}
+
+func (s *Service) mute(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	c, p, err := s.lookup(conn, params)
+	if err != nil {
+		return nil, err
+	}
+	if p.Muted == nil {
+		return nil, signaling.Errf("bad_request", "params.muted is required")
+	}
+	return nil, protocolError(c.Mute(ctx, *p.Muted))
+}
+
+func (s *Service) hold(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	c, p, err := s.lookup(conn, params)
+	if err != nil {
+		return nil, err
+	}
+	if p.Held == nil {
+		return nil, signaling.Errf("bad_request", "params.held is required")
+	}
+	return nil, protocolError(c.Hold(ctx, *p.Held))
+}
+
+func (s *Service) dtmf(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	c, p, err := s.lookup(conn, params)
+	if err != nil {
+		return nil, err
+	}
+	return nil, protocolError(c.SendDTMF(ctx, p.Digits))
+}
+
+// protocolError maps domain errors to the protocol's codes; anything else
+// becomes "internal" (detail in the server log only).
+func protocolError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var perr *signaling.Error
+	switch {
+	case errors.As(err, &perr):
+		return perr
+	case errors.Is(err, calls.ErrInvalidNumber):
+		return signaling.Errf("invalid_number", "numbers are digits with an optional leading +, and * or #, at most %d", calls.MaxNumberLen)
+	case errors.Is(err, calls.ErrNotAllowed):
+		return signaling.Errf("not_allowed", "this number is not allowed for you")
+	case errors.Is(err, calls.ErrBusyHere):
+		return signaling.Errf("busy_here", "finish the current call first")
+	case errors.Is(err, calls.ErrUnknownCall):
+		return signaling.Errf("unknown_call", "no such call on this session")
+	case errors.Is(err, calls.ErrInvalidState):
+		return signaling.Errf("invalid_state", "not possible in the call's current state")
+	case errors.Is(err, calls.ErrInvalidDTMF):
+		return signaling.Errf("bad_request", "DTMF digits are 0-9 * # A-D, at most 32")
+	case errors.Is(err, ari.ErrUnavailable):
+		return signaling.Errf("pbx_unavailable", "the phone system is not reachable right now")
+	}
+	return err
+}
+
+// mediaSession adapts a webrtc.Session to calls.Media.
+type mediaSession struct{ s *webrtc.Session }
+
+func (m mediaSession) AttachCall(ctx context.Context) (calls.MediaLeg, error) {
+	leg, err := m.s.AttachCall(ctx)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return leg, nil
+}
+func (m mediaSession) ExternalMediaFormat() string { return m.s.Codec().ExternalMediaFormat }
+func (m mediaSession) CodecName() string           { return m.s.Codec().Name }
+func (m mediaSession) LegStats(leg calls.MediaLeg) string {
+	l, ok := leg.(*webrtc.Leg)
+	if !ok {
+		return "{}"
+	}
+	b, err := json.Marshal(l.Stats())
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
