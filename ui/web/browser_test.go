@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -70,17 +71,36 @@ func TestSoftphoneInBrowser(t *testing.T) {
 		if hz := tab.RemoteToneHz("window.crmphone.phone.audioElement.srcObject"); math.Abs(hz-sendToneHz) > 20 {
 			t.Fatalf("the browser hears %.0f Hz, want %d Hz", hz, sendToneHz)
 		}
-		var hz, rms float64
-		deadline = time.Now().Add(15 * time.Second)
-		for {
-			hz, rms = h.media.receivedTone()
-			if rms > 300 && math.Abs(hz-440) <= 20 {
-				break
+		waitBrowserTone(t, h, 440)
+
+		// Switching the microphone replaces the sender's track without a new offer; audio keeps flowing.
+		tab.WaitFor(`document.querySelector("#input-device").options.length >= 2`, "two fake microphones listed")
+		oldTrack := browsertest.Eval[string](tab, `window.crmphone.phone.peerConnection.getSenders()[0].track.id`)
+		browsertest.Eval[bool](tab, `(() => {
+			const s = document.querySelector("#input-device");
+			s.selectedIndex = 1;
+			s.dispatchEvent(new Event("change"));
+			return true;
+		})()`)
+		tab.WaitFor(`window.crmphone.phone.peerConnection.getSenders()[0].track?.id !== `+jsQuote(oldTrack), "the new microphone track")
+		h.media.resetReceived()
+		waitBrowserTone(t, h, 440)
+		if n := len(h.received("media.offer")); n != 1 {
+			t.Fatalf("changing the microphone renegotiated (%d offers)", n)
+		}
+		// The output device follows the choice where the browser supports setSinkId.
+		if browsertest.Eval[bool](tab, `typeof HTMLMediaElement.prototype.setSinkId === "function" && document.querySelector("#output-device").options.length > 0`) {
+			got := browsertest.Eval[[]string](tab, `(async () => {
+				const s = document.querySelector("#output-device");
+				s.selectedIndex = s.options.length - 1;
+				await window.crmphone.phone.setOutputDevice(s.value);
+				return [s.value, window.crmphone.phone.audioElement.sinkId];
+			})()`)
+			if got[0] != got[1] {
+				t.Fatalf("output device %q, element plays on %q", got[0], got[1])
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the test hears %.0f Hz at RMS %.0f from the browser, want 440 Hz", hz, rms)
-			}
-			time.Sleep(100 * time.Millisecond)
+		} else {
+			t.Log("this browser cannot choose the audio output; setOutputDevice not checked")
 		}
 
 		// An invalid number is refused in the page and never sent.
@@ -199,6 +219,9 @@ func TestSoftphoneInBrowser(t *testing.T) {
 			c.Close(1011, "test drops the socket again")
 		}
 		tab.WaitFor(`window.events.includes("error:token_needed") && window.sdkPhone.state === "reconnecting"`, "token_needed while reconnecting")
+		// A rejected token on reconnect: the login code as the error, then offline (close 4401).
+		browsertest.Eval[bool](tab, `window.tokens.push("bad-expired"), true`)
+		tab.WaitFor(`window.events.includes("error:expired") && window.sdkPhone.state === "offline"`, "expired, offline")
 		browsertest.Eval[bool](tab, `window.sdkPhone.close(), true`)
 
 		// Without getToken, reconnecting is impossible: token_needed and offline.
@@ -277,4 +300,26 @@ func TestSoftphoneInBrowser(t *testing.T) {
 			t.Fatalf("tab order starts %v", order)
 		}
 	})
+}
+
+// waitBrowserTone waits until the test's PeerConnection hears hz (±20 Hz) from the browser.
+func waitBrowserTone(t *testing.T, h *harness, want float64) {
+	t.Helper()
+	var hz, rms float64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		hz, rms = h.media.receivedTone()
+		if rms > 300 && math.Abs(hz-want) <= 20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the test hears %.0f Hz at RMS %.0f from the browser, want %.0f Hz", hz, rms, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func jsQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -421,6 +421,13 @@ func (m *fakeMedia) closeAll() {
 	m.wg.Wait()
 }
 
+// resetReceived forgets what the browser sent so far.
+func (m *fakeMedia) resetReceived() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.received = m.received[:0]
+}
+
 func (m *fakeMedia) iceConnected() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
