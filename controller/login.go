@@ -143,7 +143,9 @@ func (o *Operators) Logout(ctx context.Context, sess *Session) {
 }
 
 // Online lists online operators.
-func (o *Operators) Online(ctx context.Context) ([]presence.Entry, error) { return o.presence.Online(ctx) }
+func (o *Operators) Online(ctx context.Context) ([]presence.Entry, error) {
+	return o.presence.Online(ctx)
+}
 
 func (o *Operators) refreshOnline(ctx context.Context) {
 	if online, err := o.presence.Online(ctx); err == nil {

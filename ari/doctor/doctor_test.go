@@ -26,7 +26,6 @@ func client(t *testing.T, url, user, pass string) *ari.Client {
 	return c
 }
 
-
 func TestDoctorAllGood(t *testing.T) {
 	sim := aritest.New(t)
 	defer sim.Close()

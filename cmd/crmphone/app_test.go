@@ -241,8 +241,11 @@ func TestLoginBothFormatsAndEveryRejection(t *testing.T) {
 		"malformed":   "not-a-token",
 		"unknown_key": strings.Replace(mintV2(t, nil), "CRM.k1:", "CRM.k9:", 1),
 		"bad_token":   tampered,
-		"expired":     mintV2(t, func(c *tokens.Claims) { c.IssuedAt = time.Now().Add(-time.Hour); c.ExpiresAt = time.Now().Add(-10 * time.Minute) }),
-		"replayed":    v2,
+		"expired": mintV2(t, func(c *tokens.Claims) {
+			c.IssuedAt = time.Now().Add(-time.Hour)
+			c.ExpiresAt = time.Now().Add(-10 * time.Minute)
+		}),
+		"replayed": v2,
 	}
 	for code, tok := range rejections {
 		_, r := wsLogin(t, ta.base, tok)

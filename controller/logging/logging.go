@@ -54,4 +54,3 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 
 // Discard is a logger that writes nothing, for tests.
 func Discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
