@@ -422,6 +422,9 @@ func TestRecordingNames(t *testing.T) {
 	srv := New(t)
 	c := newTestClient(t, srv, "crmphone")
 	c.mustDo("POST", "/ari/bridges/rb", 200)
+	c.mustDo("POST", "/ari/channels/create?endpoint=PJSIP/x&app=crmphone&channelId=rc", 200)
+	c.waitEvent("StasisStart", "rc")
+	c.mustDo("POST", "/ari/bridges/rb/addChannel?channel=rc", 204)
 	r := c.mustDo("POST", "/ari/bridges/rb/record?name=crm%2Frec1&format=wav", 201)
 	if r["state"] != "queued" || r["target_uri"] != "bridge:rb" {
 		t.Fatalf("record: %v", r)
@@ -442,6 +445,7 @@ func TestRecordingNames(t *testing.T) {
 		t.Fatalf("raw slash: %d %s", st, body)
 	}
 	c.mustDo("DELETE", "/ari/recordings/stored/crm%2Frec1", 204)
+	c.mustDo("DELETE", "/ari/channels/rc", 204)
 	c.mustDo("DELETE", "/ari/bridges/rb", 204)
 }
 

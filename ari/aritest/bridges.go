@@ -187,15 +187,12 @@ func (s *Server) destroyBridgeLocked(b *bridge) {
 	s.emitBridgeLocked(b, "BridgeDestroyed", event{"bridge": b.json()})
 }
 
-// emitBridgeLocked sends a bridge event to the application using the bridge, or to every
-// connected application while no channel has joined it yet.
+// emitBridgeLocked sends a bridge event to the application whose channel joined the bridge.
+// An application is subscribed to a bridge only once one of its channels entered it: a bridge
+// nobody joined produces no events (transcript g, section g1a-race: no BridgeDestroyed).
 func (s *Server) emitBridgeLocked(b *bridge, typ string, e event) {
 	if b.app != "" {
 		s.emitLocked(b.app, typ, e)
-		return
-	}
-	for _, a := range s.appNamesLocked() {
-		s.emitLocked(a, typ, e)
 	}
 }
 

@@ -27,6 +27,7 @@ type testClient struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	seen   []map[string]any
+	used   map[int]bool // indexes of seen events already returned by waitEvent
 }
 
 func newTestClient(t testing.TB, srv *Server, app string) *testClient {
@@ -133,6 +134,19 @@ func evChannelID(e map[string]any) string {
 // waitEvent consumes events until one of type typ for channel chID ("" = any) arrives.
 func (c *testClient) waitEvent(typ, chID string) map[string]any {
 	c.t.Helper()
+	match := func(e map[string]any) bool { return e["type"] == typ && (chID == "" || evChannelID(e) == chID) }
+	c.mu.Lock()
+	if c.used == nil {
+		c.used = map[int]bool{}
+	}
+	for i, e := range c.seen {
+		if !c.used[i] && match(e) {
+			c.used[i] = true
+			c.mu.Unlock()
+			return e
+		}
+	}
+	c.mu.Unlock()
 	timeout := time.After(15 * time.Second)
 	for {
 		select {
@@ -142,10 +156,12 @@ func (c *testClient) waitEvent(typ, chID string) map[string]any {
 			}
 			c.mu.Lock()
 			c.seen = append(c.seen, e)
-			c.mu.Unlock()
-			if e["type"] == typ && (chID == "" || evChannelID(e) == chID) {
+			if match(e) {
+				c.used[len(c.seen)-1] = true
+				c.mu.Unlock()
 				return e
 			}
+			c.mu.Unlock()
 		case <-timeout:
 			c.t.Fatalf("timeout waiting for %s of %q", typ, chID)
 		}

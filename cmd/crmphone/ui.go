@@ -1,6 +1,10 @@
 package main
 
-import "github.com/labstack/echo/v4"
+import (
+	"github.com/labstack/echo/v4"
 
-// registerUI mounts the softphone page and the JS SDK (ui/web).
-func registerUI(e *echo.Echo) {}
+	"github.com/crmphone/crmphone/ui/web"
+)
+
+// registerUI mounts the softphone page and the JS SDK.
+func registerUI(e *echo.Echo) { web.Register(e) }

@@ -46,6 +46,10 @@ type Call struct {
 
 	bridgeID, mediaChanID, farChanID string
 
+	// inbound calls answer a channel that entered Stasis from the dialplan
+	// instead of creating and dialling one.
+	inbound bool
+
 	cmds  chan command
 	done  chan struct{}
 	ready atomic.Bool // setup finished: the far channel exists in Asterisk
@@ -174,7 +178,12 @@ func (c *Call) run(ctx context.Context) {
 	defer sub.Close()
 
 	var leg MediaLeg
-	end := c.setup(ctx, sub, &leg)
+	var end *ending
+	if c.inbound {
+		end = c.setupInbound(ctx, sub, &leg)
+	} else {
+		end = c.setup(ctx, sub, &leg)
+	}
 	if end == nil {
 		end = c.follow(ctx, sub, leg)
 	}
@@ -398,7 +407,12 @@ func (c *Call) onEvent(ctx context.Context, ev ari.Event, remoteHangup *bool) *e
 			return &ending{cause: CauseFailed, by: "system"}
 		}
 	case *ari.StasisEnd:
-		// Channels we created get ChannelDestroyed right after; that carries the cause.
+		// Channels we created get ChannelDestroyed right after, with the cause.
+		// A channel that came from the dialplan gets no ChannelDestroyed after
+		// StasisEnd: for it StasisEnd is the end.
+		if c.inbound && e.Channel.ID == c.farChanID {
+			return &ending{cause: CauseRemoteHangup, by: "remote"}
+		}
 	case *ari.BridgeDestroyed:
 		if e.Bridge.ID == c.bridgeID {
 			return &ending{cause: CauseFailed, by: "system"}

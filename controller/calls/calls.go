@@ -32,6 +32,7 @@ type PBX interface {
 	Dial(ctx context.Context, id, caller string, timeout time.Duration) error
 	Hangup(ctx context.Context, id, reason string) error
 	RingStop(ctx context.Context, id string) error
+	Answer(ctx context.Context, id string) error
 	StartBridgeMOH(ctx context.Context, bridgeID, class string) error
 	StopBridgeMOH(ctx context.Context, bridgeID string) error
 	SendDTMF(ctx context.Context, id, digits string, p ari.DTMFParams) error
@@ -336,6 +337,12 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		c.send(command{kind: cmdLost})
 	}
 	return nil
+}
+
+// errIsGone reports errors meaning the channel no longer exists or left Stasis
+// (the caller hung up meanwhile).
+func errIsGone(err error) bool {
+	return errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrNotInStasis)
 }
 
 func (m *Manager) forget(c *Call) {

@@ -33,6 +33,8 @@ type Call struct {
 
 // CallUpdate changes a call record; nil fields stay as they are.
 type CallUpdate struct {
+	OperatorID     *string
+	SessionID      *string
 	State          *string
 	Cause          *string
 	HangupBy       *string
@@ -72,6 +74,8 @@ func (s *Store) UpdateCall(ctx context.Context, id string, u CallUpdate) error {
 			sets, args = append(sets, col+"=?"), append(args, v.UnixMilli())
 		}
 	}
+	str("operator_id", u.OperatorID)
+	str("session_id", u.SessionID)
 	str("state", u.State)
 	str("cause", u.Cause)
 	str("hangup_by", u.HangupBy)

@@ -25,8 +25,8 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != 2 {
-		t.Fatalf("schema version = %d, %v; want 2", v, err)
+	if err != nil || v != 4 {
+		t.Fatalf("schema version = %d, %v; want 4", v, err)
 	}
 	want := map[string][]string{
 		"operators":   {"id", "display_name", "crm_identity", "sip_identity", "extension", "created_at", "last_seen_at"},
