@@ -10,8 +10,7 @@ package aritest
 // What is replayed and what is not:
 //   - a (dynamic config): every HTTP line; section a5 runs with Faults.DynamicConfigForbidden
 //     (Asterisk was restarted without sorcery.conf). SIP/AMI/CLI lines are not ARI and are skipped.
-//   - b (externalMedia): every HTTP line except section b-g722 (G.722 is not implemented: the
-//     simulator refuses format=g722 with 501 rather than pretend). Local/playback@crm-test and Local/echo@crm-test are
+//   - b (externalMedia): every HTTP line. Local/playback@crm-test and Local/echo@crm-test are
 //     simulated by the self-test far ends (tone / echo); the ";2" halves of Local channels
 //     (otherChannelId) are not simulated, so their events are not compared. RTP lines are covered
 //     by TestOutboundCallWithEarlyMediaAndAudio, not here.
@@ -131,7 +130,7 @@ func TestContractTranscripts(t *testing.T) {
 	flows := []flowSpec{
 		{file: "a-dynamic-config-outbound-registration.jsonl",
 			fault: func(section string) Faults { return Faults{DynamicConfigForbidden: section == "a5"} }},
-		{file: "b-external-media.jsonl", skipSeq: func(l tline) bool { return l.Section == "b-g722" }},
+		{file: "b-external-media.jsonl"},
 		{file: "c-recording.jsonl", skipSeq: func(l tline) bool { return l.Seq >= 63 }},
 		{file: "d-snoop.jsonl"},
 		{file: "e-call-flow.jsonl", farEnd: sippUAS},

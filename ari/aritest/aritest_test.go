@@ -479,3 +479,47 @@ func TestDominantFrequency(t *testing.T) {
 		t.Errorf("silence share %v", share)
 	}
 }
+
+func TestExternalMediaG722WithSelfTestEcho(t *testing.T) {
+	srv := New(t)
+	c := newTestClient(t, srv, "crmphone")
+	listener := newRTPPeer(t)
+	c.mustDo("POST", "/ari/channels?endpoint=Local/9901@crmphone-selftest&app=crmphone&channelId=echo", 200)
+	c.waitEvent("StasisStart", "echo")
+	em := c.mustDo("POST", "/ari/channels/externalMedia?app=crmphone&format=g722&channelId=g&external_host="+listener.addr(), 200)
+	vars := em["channelvars"].(map[string]any)
+	emAddr := vars["UNICASTRTP_LOCAL_ADDRESS"].(string) + ":" + vars["UNICASTRTP_LOCAL_PORT"].(string)
+	c.waitEvent("StasisStart", "g")
+	c.mustDo("POST", "/ari/bridges/b", 200)
+	c.mustDo("POST", "/ari/bridges/b/addChannel?channel=echo,g", 204)
+	// Send 1 s of a 700 Hz tone as G.722 (16 kHz audio, 160 bytes per 20 ms) and read the echo.
+	dst := emAddr
+	enc := NewG722Encoder()
+	g := newToneGen(700, 8000)
+	g.rate = 16000
+	frames := make([][]byte, 50)
+	for i := range frames {
+		frames[i] = enc.Encode(g.next(320))
+	}
+	i := 0
+	listener.sendFrames(t, dst, 9, func() []byte { f := frames[i]; i++; return f }, len(frames))
+	waitFor(t, func() bool { return listener.count() >= 30 })
+	pkts := listener.packets()
+	dec := NewG722Decoder()
+	var pcm []int16
+	for _, p := range pkts {
+		if p.PayloadType != 9 || len(p.Payload) != 160 {
+			t.Fatalf("packet PT %d len %d, want 9/160", p.PayloadType, len(p.Payload))
+		}
+		pcm = append(pcm, dec.Decode(p.Payload)...)
+	}
+	if d := pkts[1].Timestamp - pkts[0].Timestamp; d != 160 {
+		t.Fatalf("timestamp step %d, want 160 (8 kHz RTP clock)", d)
+	}
+	if f, share := DominantFrequency(pcm[len(pcm)/4:], 16000); math.Abs(f-700) > 10 || share < 0.5 {
+		t.Fatalf("echoed %v Hz (share %.2f), want 700", f, share)
+	}
+	c.mustDo("DELETE", "/ari/channels/echo", 204)
+	c.mustDo("DELETE", "/ari/channels/g", 204)
+	c.mustDo("DELETE", "/ari/bridges/b", 204)
+}

@@ -530,9 +530,6 @@ func (s *Server) externalMediaLocked(w http.ResponseWriter, q url.Values) int {
 	if !ok {
 		return writeError(w, http.StatusInternalServerError, "An internal error prevented this request from being handled")
 	}
-	if !codec.supported {
-		return writeError(w, http.StatusNotImplemented, "aritest: format "+format+" is not simulated")
-	}
 	id := q.Get("channelId")
 	if id == "" {
 		id = s.newIDLocked()

@@ -96,30 +96,32 @@ type codec struct {
 	tsStep    uint32
 	encode    func([]int16) []byte
 	decode    func([]byte) []int16 // nil: inbound audio is dropped (as Asterisk does for slin16)
-	supported bool
 }
 
 func codecByFormat(format string) (codec, bool) {
 	switch format {
 	case "ulaw":
-		return codec{name: format, pt: 0, tsStep: 160, supported: true,
+		return codec{name: format, pt: 0, tsStep: 160,
 			encode: func(in []int16) []byte { return mapBytes(in, EncodeULaw) },
 			decode: func(b []byte) []int16 { return mapSamples(b, DecodeULaw) }}, true
 	case "alaw":
-		return codec{name: format, pt: 8, tsStep: 160, supported: true,
+		return codec{name: format, pt: 8, tsStep: 160,
 			encode: func(in []int16) []byte { return mapBytes(in, EncodeALaw) },
 			decode: func(b []byte) []int16 { return mapSamples(b, DecodeALaw) }}, true
 	case "slin":
-		return codec{name: format, pt: 10, tsStep: 160, supported: true, encode: encodeSlinBE,
+		return codec{name: format, pt: 10, tsStep: 160, encode: encodeSlinBE,
 			decode: decodeSlinBE}, true
 	case "slin16":
 		// Asterisk sends PT 118 (640 bytes, 16 kHz) but has no receive mapping for it (README b).
-		return codec{name: format, pt: 118, tsStep: 320, supported: true,
+		return codec{name: format, pt: 118, tsStep: 320,
 			encode: func(in []int16) []byte { return encodeSlinBE(upsample2(in)) }}, true
 	case "g722":
-		// TODO(aritest): G.722 SB-ADPCM is not implemented; the format is known to Asterisk, so it is
-		// accepted by validation but refused with 501 by externalMedia (see externalMediaLocked).
-		return codec{name: format, pt: 9, tsStep: 160}, true
+		// 16 kHz audio, but an 8 kHz RTP clock (RFC 3551): 160 bytes and timestamp step 160 per
+		// 20 ms. The bridge runs at 8 kHz, so frames are resampled around the codec.
+		enc, dec := NewG722Encoder(), NewG722Decoder()
+		return codec{name: format, pt: 9, tsStep: 160,
+			encode: func(in []int16) []byte { return enc.Encode(upsample2(in)) },
+			decode: func(b []byte) []int16 { return downsample2(dec.Decode(b)) }}, true
 	}
 	return codec{}, false
 }
@@ -153,6 +155,16 @@ func decodeSlinBE(b []byte) []int16 {
 	out := make([]int16, len(b)/2)
 	for i := range out {
 		out[i] = int16(uint16(b[2*i])<<8 | uint16(b[2*i+1]))
+	}
+	return out
+}
+
+// downsample2 halves the sample rate, averaging each pair (a crude low-pass that is enough
+// for the telephone band the bridge carries).
+func downsample2(in []int16) []int16 {
+	out := make([]int16, len(in)/2)
+	for i := range out {
+		out[i] = int16((int(in[2*i]) + int(in[2*i+1])) / 2)
 	}
 	return out
 }

@@ -236,6 +236,24 @@ func (p *rtpPeer) packets() []rtp.Packet {
 
 func (p *rtpPeer) reset() { p.mu.Lock(); p.pkts = nil; p.mu.Unlock() }
 
+// sendFrames sends n payloads from next with payload type pt to addr, one every 20 ms.
+func (p *rtpPeer) sendFrames(t testing.TB, to string, pt uint8, next func() []byte, n int) {
+	t.Helper()
+	dst, err := net.ResolveUDPAddr("udp", to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: uint16(i),
+			Timestamp: uint32(i * frameSamples), SSRC: 43}, Payload: next()}
+		b, _ := pkt.Marshal()
+		if _, err := p.conn.WriteToUDP(b, dst); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // sendTone sends frames of a tone encoded with enc to addr, one every 20 ms.
 func (p *rtpPeer) sendTone(t testing.TB, to string, pt uint8, enc func(int16) byte, freq float64, frames int) {
 	t.Helper()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	pionwebrtc "github.com/pion/webrtc/v4"
 
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/webhooks"
 	"github.com/crmphone/crmphone/tokens"
 	"github.com/crmphone/crmphone/webrtc/g711"
 )
@@ -256,8 +259,10 @@ func TestOutboundCallThroughRealRelay(t *testing.T) {
 	defer sim.Close()
 	sim.SetFarEnd("5551001", aritest.FarEnd{Ring: true, Outcome: aritest.Answer,
 		AnswerAfter: 400 * time.Millisecond, Media: aritest.Tone{Frequency: 1000}})
+	hooks := newHookReceiver(t)
 	cfg := testConfig(t)
 	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
+	cfg.Webhooks.URL, cfg.Webhooks.Secret = hooks.url, hooks.secret
 	ta := startApp(t, cfg)
 	deadline := time.Now().Add(5 * time.Second)
 	for !ta.ari.State().Connected {
@@ -333,5 +338,59 @@ func TestOutboundCallThroughRealRelay(t *testing.T) {
 	}
 	if peer.DTMFReceived() != "5#" {
 		t.Fatalf("far end DTMF = %q", peer.DTMFReceived())
+	}
+	got := hooks.wait(t, 2)
+	if got[0].Type != "call.answered" || got[1].Type != "call.ended" {
+		t.Fatalf("webhooks %+v", got)
+	}
+	ended := got[1].Data.(map[string]any)
+	if ended["cause"] != "local_hangup" || ended["call_id"] != callID || ended["crm_ref"] != "order-1" {
+		t.Fatalf("call.ended payload %v", ended)
+	}
+}
+
+// hookReceiver is the CRM's webhook endpoint; it verifies every signature.
+type hookReceiver struct {
+	url, secret string
+	mu          sync.Mutex
+	got         []webhooks.Envelope
+	bad         int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{secret: "0123456789abcdef-test-secret"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err := webhooks.Verify([]byte(h.secret), r.Header.Get(webhooks.HeaderTimestamp), body, r.Header.Get(webhooks.HeaderSignature), time.Minute); err != nil {
+			h.bad++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var env webhooks.Envelope
+		json.Unmarshal(body, &env)
+		h.got = append(h.got, env)
+	}))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL + "/hooks"
+	return h
+}
+
+func (h *hookReceiver) wait(t *testing.T, n int) []webhooks.Envelope {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		h.mu.Lock()
+		got, bad := append([]webhooks.Envelope(nil), h.got...), h.bad
+		h.mu.Unlock()
+		if bad > 0 {
+			t.Fatalf("%d webhooks failed signature verification", bad)
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d webhooks, want %d: %+v", len(got), n, got)
+		}
 	}
 }

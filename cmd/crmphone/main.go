@@ -33,6 +33,7 @@ commands:
   serve           run the controller (HTTP, softphone websocket, Asterisk link)
   token mint      mint an operator login token (administrators, tests)
   token inspect   verify a token and print its claims (secrets redacted)
+  apikey          create|list|revoke REST API keys (for the CRM's server)
   doctor          check the Asterisk side of the configuration
   version         print the version
 Run 'crmphone <command> -h' for a command's flags.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, args[1:], stderr, environ)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdin, stdout, stderr, environ)
+	case "apikey":
+		err = cmdAPIKey(ctx, args[1:], stdout, stderr, environ)
 	case "doctor":
 		err = cmdDoctor(ctx, args[1:], stdout, stderr, environ)
 	case "version", "-version", "--version":

@@ -12,12 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/crmphone/crmphone/controller"
+	"github.com/crmphone/crmphone/controller/apikeys"
 	"github.com/crmphone/crmphone/controller/calls"
 	"github.com/crmphone/crmphone/controller/config"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/metrics"
 	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
+	"github.com/crmphone/crmphone/controller/webhooks"
+	"github.com/crmphone/crmphone/ui/api"
 	"github.com/crmphone/crmphone/ui/server"
 	"github.com/crmphone/crmphone/ui/signaling"
 	"github.com/crmphone/crmphone/ui/softphone"
@@ -59,6 +62,8 @@ type app struct {
 	operators *controller.Operators
 	media     *webrtc.Engine
 	calls     *calls.Manager
+	outbox    *webhooks.Outbox // nil when webhooks are off (Enqueue is then a no-op)
+	deliverer *webhooks.Deliverer
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -83,7 +88,23 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		st.Close()
 		return nil, err
 	}
-	a.operators = controller.NewOperators(verifier, st, presence.NewMemory(), a.metrics, log)
+	if cfg.Webhooks.URL != "" {
+		a.outbox = webhooks.NewOutbox(st)
+		wm, err := webhooks.NewMetrics(a.metrics.Registry)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		a.deliverer, err = webhooks.NewDeliverer(a.outbox, webhooks.Config{URL: cfg.Webhooks.URL,
+			Secret: []byte(cfg.Webhooks.Secret), Timeout: cfg.Webhooks.Timeout, MaxBackoff: cfg.Webhooks.MaxBackoff,
+			Log: log.With("component", "webhooks"), Metrics: wm})
+		if err != nil {
+			a.close()
+			return nil, &config.Error{Key: "webhooks", Reason: err.Error()}
+		}
+	}
+	pres := presence.NewMemory()
+	a.operators = controller.NewOperators(verifier, st, pres, a.metrics, log)
 	iceServers := make([]webrtc.ICEServer, 0, len(cfg.Media.ICEServers))
 	for _, is := range cfg.Media.ICEServers {
 		iceServers = append(iceServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
@@ -108,6 +129,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.calls = calls.NewManager(calls.Config{
 		Endpoint: cfg.Calls.Endpoint, RingTimeout: cfg.Calls.RingTimeout,
 		DisconnectGrace: cfg.Calls.DisconnectGrace, MOHClass: cfg.Calls.MOHClass,
+		Events: webhookEvents{a.outbox, log},
 	}, a.ari.client, st, log.With("component", "calls"))
 	a.ari.onReconnect = func(ctx context.Context) {
 		if err := a.calls.Reconcile(ctx); err != nil {
@@ -121,6 +143,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	a.http = server.New(deps)
 	registerUI(a.http.Echo)
+	api.Register(a.http.Echo, api.Deps{Calls: st, Operators: st, Presence: pres, Keys: apikeys.NewManager(st), Log: log.With("component", "api")})
 	if err := a.http.Listen(cfg.HTTP.Listen); err != nil {
 		a.close()
 		return nil, err
@@ -136,6 +159,12 @@ func (a *app) run(ctx context.Context) error {
 	go func() { defer close(done); a.ari.Run(bg) }()
 	if a.redis != nil {
 		go a.redis.Run(bg)
+	}
+	whDone := make(chan struct{})
+	if a.deliverer != nil {
+		go func() { defer close(whDone); a.deliverer.Run(bg) }()
+	} else {
+		close(whDone)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve() }()
@@ -161,6 +190,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	stopBG()
 	<-done
+	<-whDone // before the store closes
 	a.close()
 	a.log.Info("crmphone stopped")
 	return err
@@ -224,3 +254,22 @@ func (r *redisLink) State() server.LinkState { return r.state.get() }
 func (r *redisLink) Close()                  { r.rdb.Close() }
 
 var errNeverConnected = errors.New("not connected yet")
+
+// webhookEvents posts call events to the CRM through the durable outbox.
+type webhookEvents struct {
+	outbox *webhooks.Outbox
+	log    *slog.Logger
+}
+
+func (w webhookEvents) CallAnswered(ctx context.Context, c store.Call) {
+	w.enqueue(ctx, webhooks.Answered(c))
+}
+func (w webhookEvents) CallEnded(ctx context.Context, c store.Call) {
+	w.enqueue(ctx, webhooks.Ended(c))
+}
+
+func (w webhookEvents) enqueue(ctx context.Context, ev webhooks.Event) {
+	if _, err := w.outbox.Enqueue(ctx, ev); err != nil {
+		w.log.Error("webhook enqueue failed", "type", ev.Type, "err", err)
+	}
+}

@@ -163,6 +163,9 @@ func (c *Call) setState(ctx context.Context, state string) {
 		c.m.log.Error("call record update failed", "call", c.id, "err", err)
 	}
 	c.publish()
+	if state == StateAnswered {
+		c.m.emit(ctx, c.id, Events.CallAnswered)
+	}
 }
 
 // ending is why the call ends.
@@ -522,6 +525,7 @@ func (c *Call) cleanup(ctx context.Context, leg MediaLeg, end ending) {
 	}); err != nil {
 		c.m.log.Error("call record update failed", "call", c.id, "err", err)
 	}
+	c.m.emit(cctx, c.id, Events.CallEnded)
 	c.m.forget(c)
 	c.publish()
 	// Commands that raced with the end get their answer.

@@ -69,6 +69,15 @@ type Notifier interface {
 type Records interface {
 	CreateCall(ctx context.Context, c store.Call) error
 	UpdateCall(ctx context.Context, id string, u store.CallUpdate) error
+	GetCall(ctx context.Context, id string) (store.Call, error)
+}
+
+// Events learns of calls answered and ended, for the CRM (webhooks). It is
+// called in order per call, from the call's goroutine, after the record is
+// written.
+type Events interface {
+	CallAnswered(ctx context.Context, c store.Call)
+	CallEnded(ctx context.Context, c store.Call)
 }
 
 // Config tunes the call flow.
@@ -85,6 +94,8 @@ type Config struct {
 	MOHClass string
 	// SetupTimeout bounds each step of call setup (waiting for StasisStart...).
 	SetupTimeout time.Duration
+	// Events receives answered/ended calls; nil for none.
+	Events Events
 }
 
 func (c *Config) defaults() {
@@ -343,6 +354,19 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 // (the caller hung up meanwhile).
 func errIsGone(err error) bool {
 	return errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrNotInStasis)
+}
+
+// emit hands the call's record to Events.
+func (m *Manager) emit(ctx context.Context, id string, f func(Events, context.Context, store.Call)) {
+	if m.cfg.Events == nil {
+		return
+	}
+	rec, err := m.records.GetCall(ctx, id)
+	if err != nil {
+		m.log.Error("call record read failed", "call", id, "err", err)
+		return
+	}
+	f(m.cfg.Events, ctx, rec)
 }
 
 func (m *Manager) forget(c *Call) {

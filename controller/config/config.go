@@ -30,6 +30,7 @@ type Config struct {
 	Signaling Signaling `yaml:"signaling"`
 	Media     Media     `yaml:"media"`
 	Calls     Calls     `yaml:"calls"`
+	Webhooks  Webhooks  `yaml:"webhooks"`
 	Log       Log       `yaml:"log"`
 }
 
@@ -102,6 +103,14 @@ type Calls struct {
 	MOHClass        string        `yaml:"moh_class"`
 }
 
+// Webhooks configures call events posted to the CRM.
+type Webhooks struct {
+	URL        string        `yaml:"url"`
+	Secret     string        `yaml:"secret"`
+	Timeout    time.Duration `yaml:"timeout"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
 // ICEServer is a STUN/TURN server handed to the browser.
 type ICEServer struct {
 	URLs       []string `yaml:"urls"`
@@ -134,6 +143,7 @@ func Default() Config {
 		Tokens:    Tokens{ClockSkew: 30 * time.Second},
 		Signaling: Signaling{MaxMessageBytes: 64 << 10, RatePerSecond: 20, Burst: 40, LoginTimeout: 10 * time.Second},
 		Media:     Media{UDPPort: 0, RTPBindIP: "127.0.0.1"},
+		Webhooks:  Webhooks{Timeout: 10 * time.Second, MaxBackoff: 10 * time.Minute},
 		Calls: Calls{Endpoint: "Local/{number}@crmphone-outbound", RingTimeout: 60 * time.Second,
 			DisconnectGrace: 10 * time.Second, MOHClass: "default"},
 		Log: Log{Level: "info", Format: "text"},
@@ -360,6 +370,17 @@ func (c Config) Validate() error {
 	}
 	if c.Calls.MOHClass == "" {
 		return &Error{"calls.moh_class", "must not be empty (Asterisk's class is \"default\")"}
+	}
+	if c.Webhooks.URL != "" {
+		if u, err := url.Parse(c.Webhooks.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &Error{"webhooks.url", "want an absolute http(s) URL of the CRM's webhook receiver"}
+		}
+		if len(c.Webhooks.Secret) < 16 {
+			return &Error{"webhooks.secret", "at least 16 characters (set CRMPHONE_WEBHOOKS_SECRET)"}
+		}
+	}
+	if c.Webhooks.Timeout <= 0 || c.Webhooks.MaxBackoff <= 0 {
+		return &Error{"webhooks.timeout", "timeout and max_backoff must be positive"}
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
