@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -522,4 +523,54 @@ func TestExternalMediaG722WithSelfTestEcho(t *testing.T) {
 	c.mustDo("DELETE", "/ari/channels/echo", 204)
 	c.mustDo("DELETE", "/ari/channels/g", 204)
 	c.mustDo("DELETE", "/ari/bridges/b", 204)
+}
+
+func TestFaultsRefusedAppAndSilentRTP(t *testing.T) {
+	srv := New(t)
+	srv.SetFaults(Faults{RefuseApps: []string{"crmphone"}})
+	u := strings.Replace(srv.URL(), "http://", "ws://", 1) + "/ari/events?app=crmphone&api_key=" +
+		srv.Username() + ":" + srv.Password()
+	if _, resp, err := websocketDial(u); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("refused app: err %v resp %v", err, resp)
+	}
+	srv.SetFaults(Faults{RTPSilent: true})
+	c := newTestClient(t, srv, "crmphone")
+	listener := newRTPPeer(t)
+	c.mustDo("POST", "/ari/channels?endpoint=Local/tone@crmphone-selftest&app=crmphone&channelId=tone", 200)
+	c.waitEvent("StasisStart", "tone")
+	c.mustDo("POST", "/ari/channels/externalMedia?app=crmphone&format=ulaw&channelId=e&external_host="+listener.addr(), 200)
+	c.waitEvent("StasisStart", "e")
+	c.mustDo("POST", "/ari/bridges/b", 200)
+	c.mustDo("POST", "/ari/bridges/b/addChannel?channel=tone,e", 204)
+	time.Sleep(200 * time.Millisecond)
+	if n := listener.count(); n != 0 {
+		t.Fatalf("RTP sent while RTPSilent: %d packets", n)
+	}
+	srv.SetFaults(Faults{})
+	waitFor(t, func() bool { return listener.count() >= 5 })
+	c.mustDo("DELETE", "/ari/bridges/b", 204)
+	c.mustDo("DELETE", "/ari/channels/tone", 204)
+	c.mustDo("DELETE", "/ari/channels/e", 204)
+}
+
+// BenchmarkExternalMediaCreateDelete measures POST /channels/externalMedia + DELETE pairs, the
+// figure transcript h measured on a real Asterisk (940 pairs/s with one worker).
+func BenchmarkExternalMediaCreateDelete(b *testing.B) {
+	srv := New(b, WithStasisStartDelay(0))
+	c := newTestClient(b, srv, "crmphone")
+	go func() {
+		for range c.events { // drain
+		}
+	}()
+	i := 0
+	for b.Loop() {
+		i++
+		id := "bem" + strconv.Itoa(i)
+		if st, _ := c.do("POST", "/ari/channels/externalMedia?app=crmphone&format=ulaw&external_host=127.0.0.1:9&channelId="+id, nil); st != 200 {
+			b.Fatalf("create: %d", st)
+		}
+		if st, _ := c.do("DELETE", "/ari/channels/"+id, nil); st != 204 {
+			b.Fatalf("delete: %d", st)
+		}
+	}
 }

@@ -537,6 +537,9 @@ func (s *Server) externalMediaLocked(w http.ResponseWriter, q url.Values) int {
 	if _, exists := s.channels[id]; exists {
 		return writeError(w, http.StatusConflict, "Channel with given unique ID already exists.")
 	}
+	if s.closed {
+		return writeError(w, http.StatusServiceUnavailable, "aritest: server closed")
+	}
 	ep, err := s.newRTPEndpoint(remote, codec)
 	if err != nil {
 		return writeError(w, http.StatusInternalServerError, "An internal error prevented this request from being handled")

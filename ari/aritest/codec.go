@@ -91,11 +91,11 @@ func DecodeALaw(a byte) int16 {
 // codec describes an externalMedia format: payload type, RTP clock and (de)packetisation of a
 // 20 ms frame of 8 kHz linear audio.
 type codec struct {
-	name      string
-	pt        uint8
-	tsStep    uint32
-	encode    func([]int16) []byte
-	decode    func([]byte) []int16 // nil: inbound audio is dropped (as Asterisk does for slin16)
+	name   string
+	pt     uint8
+	tsStep uint32
+	encode func([]int16) []byte
+	decode func([]byte) []int16 // nil: inbound audio is dropped (as Asterisk does for slin16)
 }
 
 func codecByFormat(format string) (codec, bool) {

@@ -283,3 +283,14 @@ func decodeAll(pkts []rtp.Packet, dec func(byte) int16) []int16 {
 }
 
 func fmtTypes(v []string) string { return fmt.Sprintf("%q", v) }
+
+func websocketDial(u string) (*websocket.Conn, *http.Response, error) {
+	ws, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if ws != nil {
+		ws.Close()
+	}
+	return ws, resp, err
+}

@@ -315,6 +315,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) int {
 	if !strings.HasPrefix(escaped, "/ari/") {
 		return writeError(w, http.StatusNotFound, "Resource not found")
 	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return writeError(w, http.StatusServiceUnavailable, "aritest: server closed")
+	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 		return writeError(w, http.StatusUnauthorized, "Authentication required")
@@ -560,7 +566,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, http.StatusBadRequest, "Missing parameter app")
 	}
 	s.mu.Lock()
-	refused := s.closed
+	refused := false
 	for _, a := range s.faults.RefuseApps {
 		if a == app {
 			refused = true

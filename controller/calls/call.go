@@ -65,6 +65,9 @@ type Call struct {
 // ID is the call id.
 func (c *Call) ID() string { return c.id }
 
+// FarChannelID is the Asterisk channel of the far party.
+func (c *Call) FarChannelID() string { return c.farChanID }
+
 // Done is closed when the call has ended and everything is cleaned up.
 func (c *Call) Done() <-chan struct{} { return c.done }
 

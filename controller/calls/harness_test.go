@@ -1,19 +1,16 @@
-package calls
+package calls_test
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmphone/crmphone/ari"
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/calls"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/store"
 )
@@ -103,143 +100,20 @@ func bridgeIDs(bs []ari.Bridge) []string {
 	return out
 }
 
-// fakeMedia plays the operator's browser leg: real UDP RTP (µ-law), a tone out,
-// everything received decoded.
-type fakeMedia struct {
-	toneHz float64
-	mu     sync.Mutex
-	legs   []*fakeLeg
-}
-
-func (f *fakeMedia) ExternalMediaFormat() string { return "ulaw" }
-func (f *fakeMedia) CodecName() string           { return "PCMU" }
-func (f *fakeMedia) LegStats(l MediaLeg) string {
-	b, _ := json.Marshal(map[string]any{"sent": l.(*fakeLeg).sent.Load()})
-	return string(b)
-}
-
-func (f *fakeMedia) AttachCall(context.Context) (MediaLeg, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, err
-	}
-	l := &fakeLeg{conn: conn, toneHz: f.toneHz, stop: make(chan struct{}), done: make(chan struct{})}
-	f.mu.Lock()
-	f.legs = append(f.legs, l)
-	f.mu.Unlock()
-	go l.receive()
-	return l, nil
-}
-
-func (f *fakeMedia) leg(t *testing.T) *fakeLeg {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.legs) == 0 {
-		t.Fatal("no media leg attached")
-	}
-	return f.legs[len(f.legs)-1]
-}
-
-type fakeLeg struct {
-	conn    *net.UDPConn
-	toneHz  float64
-	remote  atomic.Pointer[net.UDPAddr]
-	muted   atomic.Bool
-	sent    atomic.Int64
-	closed  atomic.Bool
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	mu      sync.Mutex
-	samples []int16
-}
-
-func (l *fakeLeg) LocalAddr() *net.UDPAddr { return l.conn.LocalAddr().(*net.UDPAddr) }
-func (l *fakeLeg) SetMuted(m bool)         { l.muted.Store(m) }
-
-func (l *fakeLeg) SetRemote(a *net.UDPAddr) error {
-	l.remote.Store(a)
-	go l.sendTone()
-	return nil
-}
-
-func (l *fakeLeg) sendTone() {
-	tone := aritest.GenerateTone(l.toneHz, 8000, 8000*60, 8000)
-	pkt := make([]byte, 12+160)
-	pkt[0] = 0x80
-	binary.BigEndian.PutUint32(pkt[8:], 0x1234)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for i := 0; ; i++ {
-		select {
-		case <-l.stop:
-			return
-		case <-tick.C:
-		}
-		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
-		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
-		for j := 0; j < 160; j++ {
-			s := tone[(i*160+j)%len(tone)]
-			if l.muted.Load() {
-				s = 0
-			}
-			pkt[12+j] = aritest.EncodeULaw(s)
-		}
-		if _, err := l.conn.WriteToUDP(pkt, l.remote.Load()); err == nil {
-			l.sent.Add(1)
-		}
-	}
-}
-
-func (l *fakeLeg) receive() {
-	defer close(l.done)
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := l.conn.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		if n <= 12 {
-			continue
-		}
-		l.mu.Lock()
-		for _, b := range buf[12:n] {
-			l.samples = append(l.samples, aritest.DecodeULaw(b))
-		}
-		l.mu.Unlock()
-	}
-}
-
-func (l *fakeLeg) received() []int16 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]int16(nil), l.samples...)
-}
-
-func (l *fakeLeg) Close() error {
-	l.once.Do(func() {
-		l.closed.Store(true)
-		close(l.stop)
-		l.conn.Close()
-		<-l.done
-	})
-	return nil
-}
-
 // recorder collects call.state events.
 type recorder struct {
 	mu     sync.Mutex
-	states []State
-	ch     chan State
+	states []calls.State
+	ch     chan calls.State
 }
 
-func newRecorder() *recorder { return &recorder{ch: make(chan State, 64)} }
+func newRecorder() *recorder { return &recorder{ch: make(chan calls.State, 64)} }
 
 func (r *recorder) Notify(event string, data any) {
 	if event != "call.state" {
 		return
 	}
-	s := data.(State)
+	s := data.(calls.State)
 	r.mu.Lock()
 	r.states = append(r.states, s)
 	r.mu.Unlock()
@@ -247,7 +121,7 @@ func (r *recorder) Notify(event string, data any) {
 }
 
 // waitState waits for a call.state with the given state and returns it.
-func (r *recorder) waitState(t *testing.T, state string) State {
+func (r *recorder) waitState(t *testing.T, state string) calls.State {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -269,7 +143,7 @@ func (r *recorder) waitHeld(t *testing.T, held bool) {
 	for {
 		select {
 		case s := <-r.ch:
-			if s.Held == held && s.State != StateEnded {
+			if s.Held == held && s.State != calls.StateEnded {
 				return
 			}
 		case <-timeout:
@@ -291,10 +165,10 @@ func (r *recorder) seen() []string {
 type env struct {
 	pbx   *pbx
 	store *store.Store
-	mgr   *Manager
+	mgr   *calls.Manager
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t *testing.T, cfg calls.Config) *env {
 	t.Helper()
 	p := newPBX(t)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "calls.db"), time.Second)
@@ -304,7 +178,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = "Local/{number}@crmphone-outbound"
 	}
-	m := NewManager(cfg, p.client, st, logging.Discard())
+	m := calls.NewManager(cfg, p.client, st, logging.Discard())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

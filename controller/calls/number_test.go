@@ -1,7 +1,8 @@
-package calls
+package calls_test
 
 import (
 	"errors"
+	"github.com/crmphone/crmphone/controller/calls"
 	"strings"
 	"testing"
 )
@@ -33,12 +34,12 @@ func TestNormalizeNumber(t *testing.T) {
 		{"12;34", "", false},
 	}
 	for _, tt := range tests {
-		got, err := NormalizeNumber(tt.in)
+		got, err := calls.NormalizeNumber(tt.in)
 		if tt.ok && (err != nil || got != tt.want) {
-			t.Errorf("NormalizeNumber(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("calls.NormalizeNumber(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
-		if !tt.ok && !errors.Is(err, ErrInvalidNumber) {
-			t.Errorf("NormalizeNumber(%q) = %q, %v; want ErrInvalidNumber", tt.in, got, err)
+		if !tt.ok && !errors.Is(err, calls.ErrInvalidNumber) {
+			t.Errorf("calls.NormalizeNumber(%q) = %q, %v; want calls.ErrInvalidNumber", tt.in, got, err)
 		}
 	}
 }
@@ -48,11 +49,11 @@ func FuzzNormalizeNumber(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := NormalizeNumber(s)
+		n, err := calls.NormalizeNumber(s)
 		if err != nil {
 			return
 		}
-		if strings.ContainsAny(n, "&/@,;|:\\ \t\r\n\x00") || len(n) > MaxNumberLen {
+		if strings.ContainsAny(n, "&/@,;|:\\ \t\r\n\x00") || len(n) > calls.MaxNumberLen {
 			t.Fatalf("%q normalized to unsafe %q", s, n)
 		}
 	})

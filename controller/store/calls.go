@@ -29,6 +29,9 @@ type Call struct {
 	MediaChannelID string     `json:"media_channel_id,omitempty"`
 	BridgeID       string     `json:"bridge_id,omitempty"`
 	MediaStats     string     `json:"media_stats,omitempty"` // JSON
+	TargetID       string     `json:"target_id,omitempty"`
+	CallerName     string     `json:"caller_name,omitempty"`
+	MissedReason   string     `json:"missed_reason,omitempty"`
 }
 
 // CallUpdate changes a call record; nil fields stay as they are.
@@ -46,14 +49,15 @@ type CallUpdate struct {
 	MediaChannelID *string
 	BridgeID       *string
 	MediaStats     *string
+	MissedReason   *string
 }
 
 // CreateCall inserts a new call record.
 func (s *Store) CreateCall(ctx context.Context, c Call) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO calls(id, direction, operator_id, session_id, number, crm_ref, state, codec, created_at,
-		far_channel_id, media_channel_id, bridge_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
+		far_channel_id, media_channel_id, bridge_id, target_id, caller_name) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.Direction, c.OperatorID, c.SessionID, c.Number, c.CRMRef, c.State, c.Codec, c.CreatedAt.UnixMilli(),
-		c.FarChannelID, c.MediaChannelID, c.BridgeID)
+		c.FarChannelID, c.MediaChannelID, c.BridgeID, c.TargetID, c.CallerName)
 	if err != nil {
 		return fmt.Errorf("store: create call %q: %w", c.ID, err)
 	}
@@ -87,6 +91,7 @@ func (s *Store) UpdateCall(ctx context.Context, id string, u CallUpdate) error {
 	str("media_channel_id", u.MediaChannelID)
 	str("bridge_id", u.BridgeID)
 	str("media_stats", u.MediaStats)
+	str("missed_reason", u.MissedReason)
 	if len(sets) == 0 {
 		return nil
 	}
@@ -102,14 +107,15 @@ func (s *Store) UpdateCall(ctx context.Context, id string, u CallUpdate) error {
 }
 
 const callColumns = `id, direction, operator_id, session_id, number, crm_ref, state, cause, hangup_by, codec, created_at,
-	ringing_at, answered_at, ended_at, far_channel_id, media_channel_id, bridge_id, media_stats`
+	ringing_at, answered_at, ended_at, far_channel_id, media_channel_id, bridge_id, media_stats, target_id, caller_name, missed_reason`
 
 func scanCall(r scanner) (Call, error) {
 	var c Call
 	var created int64
 	var ringing, answered, ended sql.NullInt64
 	if err := r.Scan(&c.ID, &c.Direction, &c.OperatorID, &c.SessionID, &c.Number, &c.CRMRef, &c.State, &c.Cause, &c.HangupBy,
-		&c.Codec, &created, &ringing, &answered, &ended, &c.FarChannelID, &c.MediaChannelID, &c.BridgeID, &c.MediaStats); err != nil {
+		&c.Codec, &created, &ringing, &answered, &ended, &c.FarChannelID, &c.MediaChannelID, &c.BridgeID, &c.MediaStats,
+		&c.TargetID, &c.CallerName, &c.MissedReason); err != nil {
 		return Call{}, err
 	}
 	c.CreatedAt = time.UnixMilli(created)

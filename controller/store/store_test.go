@@ -25,8 +25,8 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != 4 {
-		t.Fatalf("schema version = %d, %v; want 4", v, err)
+	if err != nil || v != 5 {
+		t.Fatalf("schema version = %d, %v; want 5", v, err)
 	}
 	want := map[string][]string{
 		"operators":   {"id", "display_name", "crm_identity", "sip_identity", "extension", "created_at", "last_seen_at"},

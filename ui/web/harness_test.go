@@ -60,6 +60,7 @@ type request struct {
 // fakeCall is the scripted call state of the fake call handlers.
 type fakeCall struct {
 	id, number, crmRef, state string
+	direction                 string // "" is outbound
 	muted, held               bool
 }
 
@@ -75,6 +76,8 @@ type harness struct {
 	requests []request
 	calls    map[string]*fakeCall
 	nextCall int
+	offers   map[string]*fakeOffer       // inbound calls offered, by call id
+	tasks    map[string][]map[string]any // open callback tasks, by operator id
 }
 
 func newHarness(t *testing.T) *harness {
@@ -91,13 +94,15 @@ func newHarness(t *testing.T) *harness {
 	origin := "http://" + hs.Listener.Addr().String()
 	cfg := signaling.Config{AllowedOrigins: []string{origin}, MaxMessageBytes: 64 << 10, RatePerSecond: 50, Burst: 100, LoginTimeout: 10 * time.Second}
 	srv := signaling.New(cfg, ops, m, logging.Discard())
-	h := &harness{t: t, url: origin, srv: srv, calls: map[string]*fakeCall{}, media: newFakeMedia(t)}
+	h := &harness{t: t, url: origin, srv: srv, calls: map[string]*fakeCall{}, media: newFakeMedia(t),
+		offers: map[string]*fakeOffer{}, tasks: map[string][]map[string]any{}}
 	srv.OnSession = func(c *signaling.Conn, closed bool) {
 		if closed {
 			h.media.drop(c)
 		}
 	}
 	h.registerHandlers()
+	h.registerInboundHandlers()
 	web.Register(e)
 	e.GET("/ws", echo.WrapHandler(srv))
 	hs.Start()
@@ -151,8 +156,12 @@ func (h *harness) waitReceived(method string, n int) []request {
 }
 
 func (h *harness) notify(c *signaling.Conn, call *fakeCall, cause string) {
+	direction := call.direction
+	if direction == "" {
+		direction = "outbound"
+	}
 	data := map[string]any{
-		"call_id": call.id, "direction": "outbound", "number": call.number, "crm_ref": call.crmRef,
+		"call_id": call.id, "direction": direction, "number": call.number, "crm_ref": call.crmRef,
 		"state": call.state, "at": time.Now().UnixMilli(), "muted": call.muted, "held": call.held,
 	}
 	if cause != "" {

@@ -269,6 +269,12 @@ func (b *Browser) Press(keys string) {
 	b.Do(chromedp.KeyEvent(keys))
 }
 
+// PressAlt sends key presses with the Alt modifier held (e.g. "a" for Alt+A; the page sees code "KeyA").
+func (b *Browser) PressAlt(keys string) {
+	b.t.Helper()
+	b.Do(chromedp.KeyEvent(keys, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+}
+
 // ToneResult is what RemoteToneHz found.
 type ToneResult struct {
 	Hz float64 `json:"hz"` // frequency of the strongest FFT bin

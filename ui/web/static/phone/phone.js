@@ -1,6 +1,6 @@
 // The operator softphone page, built on the crmphone SDK. Everything shown that came from outside
 // (operator names, numbers, server messages) goes through textContent, never parsed as HTML.
-import { connect, isValidNumber, isValidDtmf } from '../sdk/crmphone.js';
+import { connect, isValidNumber, isValidDtmf, safeCardUrl } from '../sdk/crmphone.js';
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -10,7 +10,16 @@ const el = {
   callState: $('call-state'), timer: $('timer'),
   mute: $('mute'), hold: $('hold'), keypad: $('keypad'), pad: $('pad'),
   input: $('input-device'), output: $('output-device'),
+  presenceBar: $('presence-bar'), presence: $('presence'), presenceUntil: $('presence-until'),
+  incoming: $('incoming'), incomingTarget: $('incoming-target'),
+  callerNumber: $('caller-number'), callerName: $('caller-name'),
+  cardLink: $('card-link'), cardTitle: $('card-title'), cardFields: $('card-fields'),
+  answer: $('answer'), reject: $('reject'), offers: $('offers'),
+  tasksPanel: $('tasks-panel'), tasks: $('tasks'), tasksEmpty: $('tasks-empty'),
 };
+
+// How many card fields the panel shows (the CRM is asked for "a few"; more would push the buttons away).
+const MAX_CARD_FIELDS = 8;
 
 // Human text for the protocol's error codes (PROTOCOL.md) and the SDK's own.
 const ERRORS = {
@@ -51,6 +60,10 @@ const CAUSES = {
   local_hangup: 'you hung up', remote_hangup: 'the other side hung up', busy: 'busy',
   no_answer: 'no answer', unreachable: 'number unreachable', cancelled: 'cancelled', failed: 'call failed',
 };
+const TASK_REASONS = {
+  timeout: 'not answered in time', caller_hung_up: 'caller hung up before an answer',
+  rejected: 'rejected by everyone', no_operator: 'nobody was available',
+};
 const CONN_TEXT = { connecting: 'connecting…', online: 'online', reconnecting: 'reconnecting…', offline: 'offline' };
 
 /** @type {import('../sdk/crmphone.js').Phone|null} */
@@ -61,6 +74,8 @@ let timerHandle = null;
 
 // A diagnostic handle (same-origin scripts only), used by the browser tests.
 window.crmphone = { get phone() { return phone; }, get call() { return current; } };
+let presenceTimer = null;
+let tasksSeq = 0;
 
 function showError(code, message) {
   const text = ERRORS[code] || (message ? message + ' (' + code + ')' : 'Something went wrong (' + code + ').');
@@ -79,6 +94,8 @@ function setConn(state) {
   el.conn.dataset.state = state;
   el.conn.textContent = CONN_TEXT[state] || state;
   el.loginForm.hidden = state === 'online' || state === 'connecting' || state === 'reconnecting';
+  el.presenceBar.hidden = state !== 'online';
+  el.tasksPanel.hidden = state !== 'online';
   updateButtons();
 }
 
@@ -97,6 +114,13 @@ function updateButtons() {
   el.hold.setAttribute('aria-pressed', String(!!(c && c.held)));
   el.mute.textContent = c && c.muted ? 'Unmute' : 'Mute';
   el.hold.textContent = c && c.held ? 'Resume' : 'Hold';
+  // One call at a time: while one runs, offers can only be rejected, and callbacks wait.
+  const canAnswer = online && !c;
+  el.answer.disabled = !canAnswer;
+  el.reject.disabled = !online;
+  for (const b of el.offers.querySelectorAll('button[data-offer-answer]')) b.disabled = !canAnswer;
+  for (const b of el.tasks.querySelectorAll('button[data-task-call]')) b.disabled = !canAnswer;
+  el.presence.disabled = !online;
 }
 
 function pad2(n) { return String(n).padStart(2, '0'); }
@@ -168,6 +192,9 @@ async function login(token) {
   }
   current = null;
   renderCall();
+  renderOffers();
+  renderPresence();
+  el.tasks.replaceChildren();
   setConn('connecting');
   let p;
   try {
@@ -182,14 +209,23 @@ async function login(token) {
   p.addEventListener('state', (ev) => setConn(ev.detail.state));
   p.addEventListener('call', onCallEvent);
   p.addEventListener('error', (ev) => showError(ev.detail.code, ev.detail.message));
+  p.addEventListener('offer', onOfferEvent);
+  p.addEventListener('card', renderOffers);
+  p.addEventListener('offer_withdrawn', renderOffers);
+  p.addEventListener('presence', renderPresence);
+  p.addEventListener('tasks_changed', refreshTasks);
+  p.addEventListener('state', (ev) => { if (ev.detail.state === 'online') refreshTasks(); }); // after a reconnect
   setConn(p.state);
+  renderPresence();
+  renderOffers();
+  refreshTasks();
   el.number.focus();
   refreshDevices();
 }
 
-async function dial() {
+async function dial(fromTask) {
   if (!phone || active()) return;
-  const number = el.number.value.replace(/[\s().-]/g, '');
+  const number = typeof fromTask === 'string' ? fromTask : el.number.value.replace(/[\s().-]/g, '');
   if (!isValidNumber(number)) {
     showError('invalid_number');
     el.number.focus();
@@ -235,6 +271,221 @@ function pressKey(key) {
   }
 }
 
+// ---- incoming calls ----------------------------------------------------------------------------
+
+/** The offer the panel shows in full and Alt+A / Alt+R act on: the oldest one. */
+function shownOffer() {
+  if (!phone) return null;
+  for (const offer of phone.offers.values()) return offer;
+  return null;
+}
+
+function onOfferEvent() {
+  const wasHidden = el.incoming.hidden;
+  renderOffers();
+  // Bring the panel to the keyboard, unless the operator is typing somewhere (a number, the token).
+  const a = document.activeElement;
+  const typing = a && (a.tagName === 'INPUT' || a.tagName === 'SELECT' || a.tagName === 'TEXTAREA');
+  if (wasHidden && !el.incoming.hidden && !typing) el.incoming.focus();
+}
+
+function callerText(offer) {
+  return offer.number || 'Unknown number';
+}
+
+function renderOffers() {
+  const offer = shownOffer();
+  const hadFocus = el.incoming.contains(document.activeElement);
+  el.incoming.hidden = !offer;
+  if (!offer) {
+    el.incoming.removeAttribute('data-call-id');
+    el.offers.replaceChildren();
+    el.offers.hidden = true;
+    if (hadFocus) el.number.focus();
+    return;
+  }
+  el.incoming.dataset.callId = offer.id;
+  el.callerNumber.textContent = callerText(offer);
+  el.callerName.innerHTML = offer.name;
+  el.incomingTarget.textContent = offer.target ? '(' + offer.target + ')' : '';
+  renderCard(offer.card);
+
+  // With several offers, all are listed, each with its own buttons.
+  el.offers.replaceChildren();
+  el.offers.hidden = phone.offers.size < 2;
+  if (phone.offers.size >= 2) {
+    for (const o of phone.offers.values()) {
+      const li = document.createElement('li');
+      li.dataset.callId = o.id;
+      if (o === offer) li.setAttribute('aria-current', 'true');
+      const who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = callerText(o) + (o.name ? ' ' + o.name : '');
+      const answer = document.createElement('button');
+      answer.type = 'button';
+      answer.className = 'call';
+      answer.dataset.offerAnswer = o.id;
+      answer.textContent = 'Answer';
+      answer.setAttribute('aria-label', 'Answer ' + callerText(o));
+      const reject = document.createElement('button');
+      reject.type = 'button';
+      reject.className = 'hangup';
+      reject.dataset.offerReject = o.id;
+      reject.textContent = 'Reject';
+      reject.setAttribute('aria-label', 'Reject ' + callerText(o));
+      li.append(who, answer, reject);
+      el.offers.append(li);
+    }
+  }
+  updateButtons();
+}
+
+/** @param {import('../sdk/crmphone.js').Card|null} card */
+function renderCard(card) {
+  const title = card && typeof card.title === 'string' && card.title ? card.title : '';
+  const url = card ? safeCardUrl(card.url) : null;
+  // Only http(s) URLs become links; any other (javascript:, data:, relative...) shows the title as plain text.
+  if (url) {
+    el.cardLink.href = url;
+    el.cardLink.textContent = title || 'Open the client card';
+    el.cardLink.hidden = false;
+    el.cardTitle.hidden = true;
+    el.cardTitle.textContent = '';
+  } else {
+    el.cardLink.removeAttribute('href');
+    el.cardLink.textContent = '';
+    el.cardLink.hidden = true;
+    el.cardTitle.textContent = title;
+    el.cardTitle.hidden = !title;
+  }
+  el.cardFields.replaceChildren();
+  const fields = card && card.fields && typeof card.fields === 'object' ? Object.entries(card.fields) : [];
+  for (const [k, v] of fields.slice(0, MAX_CARD_FIELDS)) {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v === null || v === undefined ? '' : String(v);
+    el.cardFields.append(dt, dd);
+  }
+}
+
+async function answerOffer(callId) {
+  if (!phone || !callId || active()) return;
+  clearError();
+  try {
+    const call = await phone.answer(callId);
+    if (!current || current.id !== call.id) startShowing(call);
+  } catch (err) {
+    showError(err.code || 'internal', err.message);
+  }
+  renderCall();
+  renderOffers();
+}
+
+async function rejectOffer(callId) {
+  if (!phone || !callId) return;
+  try {
+    await phone.reject(callId);
+  } catch (err) {
+    showError(err.code || 'internal', err.message);
+  }
+  renderOffers();
+}
+
+// ---- presence ----------------------------------------------------------------------------------
+
+function renderPresence() {
+  const p = phone ? phone.presence : { state: 'offline', until: null };
+  el.presence.dataset.state = p.state;
+  if ([...el.presence.options].some((o) => o.value === p.state)) el.presence.value = p.state;
+  clearInterval(presenceTimer);
+  presenceTimer = null;
+  el.presenceUntil.textContent = '';
+  if (p.until) {
+    const tick = () => {
+      // until is server time; the difference to this clock is small next to a wrap-up of seconds.
+      const s = Math.max(0, Math.ceil((p.until - Date.now()) / 1000));
+      el.presenceUntil.textContent = pad2(Math.floor(s / 60)) + ':' + pad2(s % 60);
+    };
+    tick();
+    presenceTimer = setInterval(tick, 1000);
+  }
+}
+
+async function changePresence() {
+  if (!phone) return;
+  const want = el.presence.value;
+  try {
+    await phone.setPresence(want);
+  } catch (err) {
+    showError(err.code || 'internal', err.message);
+  }
+  renderPresence(); // on failure, back to what the server says
+}
+
+// ---- callback tasks ----------------------------------------------------------------------------
+
+async function refreshTasks() {
+  if (!phone || phone.state !== 'online') return;
+  const seq = ++tasksSeq;
+  let tasks;
+  try {
+    tasks = await phone.listTasks();
+  } catch (err) {
+    if (seq === tasksSeq) showError(err.code || 'internal', err.message);
+    return;
+  }
+  if (seq !== tasksSeq) return; // a newer listing is on its way
+  renderTasks(tasks);
+}
+
+/** @param {import('../sdk/crmphone.js').Task[]} tasks */
+function renderTasks(tasks) {
+  el.tasks.replaceChildren();
+  for (const t of tasks) {
+    const li = document.createElement('li');
+    li.dataset.taskId = t.id;
+    const who = document.createElement('span');
+    who.className = 'who';
+    const number = document.createElement('span');
+    number.className = 'number';
+    number.textContent = t.number || '';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = t.name ? ' ' + t.name : '';
+    who.append(number, name);
+    const call = document.createElement('button');
+    call.type = 'button';
+    call.className = 'call';
+    call.dataset.taskCall = t.id;
+    call.textContent = 'Call';
+    call.setAttribute('aria-label', 'Call back ' + (t.number || ''));
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.dataset.taskClose = t.id;
+    close.textContent = 'Close';
+    close.setAttribute('aria-label', 'Close the callback to ' + (t.number || ''));
+    const reason = document.createElement('span');
+    reason.className = 'reason';
+    reason.textContent = TASK_REASONS[t.reason] || t.reason || '';
+    li.append(who, call, close, reason);
+    el.tasks.append(li);
+    li._task = t;
+  }
+  el.tasksEmpty.hidden = tasks.length > 0;
+  updateButtons();
+}
+
+async function closeTask(taskId) {
+  if (!phone) return;
+  try {
+    await phone.closeTask(taskId);
+  } catch (err) {
+    showError(err.code || 'internal', err.message);
+  }
+  refreshTasks(); // the server also sends tasks.changed; listing here keeps the page right if that is lost
+}
+
 async function refreshDevices() {
   if (!phone) return;
   let list;
@@ -273,7 +524,26 @@ el.loginForm.addEventListener('submit', (ev) => {
   login(token);
 });
 
-el.call.addEventListener('click', dial);
+el.call.addEventListener('click', () => dial());
+el.answer.addEventListener('click', () => { const o = shownOffer(); if (o) answerOffer(o.id); });
+el.reject.addEventListener('click', () => { const o = shownOffer(); if (o) rejectOffer(o.id); });
+el.offers.addEventListener('click', (ev) => {
+  const a = ev.target.closest('button[data-offer-answer]');
+  if (a) answerOffer(a.dataset.offerAnswer);
+  const r = ev.target.closest('button[data-offer-reject]');
+  if (r) rejectOffer(r.dataset.offerReject);
+});
+el.presence.addEventListener('change', changePresence);
+el.tasks.addEventListener('click', (ev) => {
+  const c = ev.target.closest('button[data-task-call]');
+  if (c) {
+    const li = c.closest('li');
+    const task = li && li._task;
+    if (task) dial(task.number);
+  }
+  const x = ev.target.closest('button[data-task-close]');
+  if (x) closeTask(x.dataset.taskClose);
+});
 el.hangup.addEventListener('click', hangup);
 el.mute.addEventListener('click', () => {
   const c = active();
@@ -300,8 +570,30 @@ el.output.addEventListener('change', () => {
 if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', refreshDevices);
 
 document.addEventListener('keydown', (ev) => {
-  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
+  if (ev.isComposing) return;
   const t = ev.target;
+  // Incoming calls: Alt+A / Alt+R anywhere; Enter / Escape when the panel itself has the focus (its
+  // buttons handle Enter natively). ev.code, because Alt+letter types other characters on some layouts.
+  const offer = shownOffer();
+  if (offer && ev.altKey && !ev.ctrlKey && !ev.metaKey && (ev.code === 'KeyA' || ev.code === 'KeyR')) {
+    ev.preventDefault();
+    if (ev.code === 'KeyA') answerOffer(offer.id);
+    else rejectOffer(offer.id);
+    return;
+  }
+  if (offer && t === el.incoming && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      answerOffer(offer.id);
+      return;
+    }
+    if (ev.key === 'Escape') {
+      ev.preventDefault();
+      rejectOffer(offer.id);
+      return;
+    }
+  }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.key === 'Escape') {
     if (active()) {
       ev.preventDefault();

@@ -39,6 +39,39 @@
  * @typedef {object} DeviceList
  * @property {{deviceId: string, label: string}[]} inputs
  * @property {{deviceId: string, label: string}[]} outputs
+ *
+ * @typedef {object} Card the CRM's client card for a caller (from the CRM lookup; may arrive after the offer)
+ * @property {string} [url] the client's page in the CRM; only link it when it is http(s) (see safeCardUrl)
+ * @property {string} [title]
+ * @property {Object<string, string>} [fields] a few label → value pairs to show
+ *
+ * @typedef {object} OfferData the data of a call.offer event
+ * @property {string} call_id
+ * @property {string} [number] the caller's number: untrusted, show with textContent
+ * @property {string} [name] the caller's name: untrusted, show with textContent
+ * @property {string} [target] the routing target (queue) the call came in for
+ * @property {number} [offered_at] server time, unix ms
+ * @property {Card} [card] absent until the CRM lookup has answered (then a 'card' event follows)
+ *
+ * @typedef {'answered_elsewhere'|'caller_hung_up'|'timeout'|'rejected'|'answered'|'gone'|'disconnected'} WithdrawReason
+ *   The first four come from the server; the SDK adds 'answered' (this Phone answered it), 'gone' (answer got
+ *   unknown_call: someone else was faster) and 'disconnected' (the socket closed; offers belong to it).
+ *
+ * @typedef {'available'|'away'|'ringing'|'on_call'|'wrap_up'|'offline'} PresenceState
+ *   'offline' is the SDK's own: not connected.
+ *
+ * @typedef {object} Presence
+ * @property {PresenceState} state
+ * @property {number|null} until server time (unix ms) the state ends by itself (wrap_up), else null
+ *
+ * @typedef {object} Task a callback task: an inbound call nobody answered
+ * @property {string} id
+ * @property {string} number untrusted, show with textContent
+ * @property {string} [name] untrusted, show with textContent
+ * @property {string} [reason] e.g. 'timeout', 'caller_hung_up'
+ * @property {string} [target]
+ * @property {string} [call_id] the unanswered call
+ * @property {number} [created_at] server time, unix ms
  */
 
 /** The protocol version this SDK speaks. */
@@ -49,6 +82,7 @@ export const REQUEST_TIMEOUT_MS = 10000;
 export const ICE_GATHERING_TIMEOUT_MS = 2000;
 
 const NUMBER_RE = /^\+?[0-9*#]{1,32}$/;
+const SETTABLE_PRESENCE = new Set(['available', 'away']);
 const DTMF_RE = /^[0-9*#A-D]{1,32}$/;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -63,6 +97,22 @@ export function isValidNumber(number) {
 /** DTMF digits accepted by the server: 0-9 * # A-D, at most 32. */
 export function isValidDtmf(digits) {
   return typeof digits === 'string' && DTMF_RE.test(digits);
+}
+
+/**
+ * The card's URL if it is safe to put in a link (absolute http: or https:), normalised; otherwise null.
+ * A CRM card URL is data from a lookup, so javascript:, data: and the like must never become a link.
+ * @param {unknown} url @returns {string|null}
+ */
+export function safeCardUrl(url) {
+  if (typeof url !== 'string' || url === '') return null;
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  return u.href;
 }
 
 /** An error with a protocol (or SDK) code, e.g. 'expired', 'invalid_number', 'timeout', 'token_needed'. */
@@ -143,9 +193,35 @@ export class Call extends EventTarget {
   dtmf(digits) { return this._phone.dtmf(this.id, digits); }
 }
 
+/** An inbound call offered to this operator, until it is answered, rejected or withdrawn. */
+export class Offer {
+  /** @param {Phone} phone @param {OfferData} data */
+  constructor(phone, data) {
+    this._phone = phone;
+    /** @type {string} */ this.id = data.call_id;
+    /** @type {string} untrusted */ this.number = typeof data.number === 'string' ? data.number : '';
+    /** @type {string} untrusted */ this.name = typeof data.name === 'string' ? data.name : '';
+    /** @type {string} */ this.target = typeof data.target === 'string' ? data.target : '';
+    /** @type {number} server time, unix ms */ this.offeredAt = typeof data.offered_at === 'number' ? data.offered_at : 0;
+    /** @type {Card|null} */ this.card = data.card && typeof data.card === 'object' ? data.card : null;
+    /** @type {OfferData} */ this.data = data;
+  }
+
+  /** Answers the offer; see Phone.answer. @returns {Promise<Call>} */
+  answer() { return this._phone.answer(this.id); }
+  /** Rejects the offer; see Phone.reject. */
+  reject() { return this._phone.reject(this.id); }
+}
+
 /**
- * A logged-in softphone. Events: 'state' (detail {state, previous}), 'call' (detail: CallStateData),
- * 'media' (detail: {state}), 'error' (detail: {code, message}).
+ * A logged-in softphone. Events:
+ * - 'state' (detail {state, previous}), 'call' (detail: CallStateData), 'media' (detail: {state}),
+ *   'error' (detail: {code, message});
+ * - 'offer' (detail: OfferData plus `offer`, the Offer with answer()/reject());
+ * - 'card' (detail: {call_id, card, offer}) when the CRM card of an offer arrives after it;
+ * - 'offer_withdrawn' (detail: {call_id, reason: WithdrawReason, offer}), exactly once per offer;
+ * - 'presence' (detail: Presence);
+ * - 'tasks_changed' (detail: {}): the callback tasks changed, call listTasks() again.
  */
 export class Phone extends EventTarget {
   /** @param {ConnectOptions} opts */
@@ -175,6 +251,10 @@ export class Phone extends EventTarget {
     this.mediaState = '';
     /** @type {Map<string, Call>} calls not yet ended, by id */
     this.calls = new Map();
+    /** @type {Map<string, Offer>} inbound calls offered and still open, by call id, oldest first */
+    this.offers = new Map();
+    /** @type {Presence} */
+    this.presence = { state: 'offline', until: null };
     /** The element playing the far end's audio; pages and tests may attach it to the DOM or analyse it. */
     this.audioElement = typeof Audio === 'function' ? new Audio() : document.createElement('audio');
     this.audioElement.autoplay = true;
@@ -266,6 +346,16 @@ export class Phone extends EventTarget {
     } else if (name === 'media.state') {
       this.mediaState = data.state || '';
       this.dispatchEvent(new CustomEvent('media', { detail: data }));
+    } else if (name === 'call.offer') {
+      this._addOffer(data);
+    } else if (name === 'call.card') {
+      this._applyCard(data);
+    } else if (name === 'call.offer_withdrawn') {
+      if (typeof data.call_id === 'string') this._withdraw(data.call_id, String(data.reason || ''));
+    } else if (name === 'presence') {
+      this._setPresence(data.state, data.until);
+    } else if (name === 'tasks.changed') {
+      this.dispatchEvent(new CustomEvent('tasks_changed', { detail: {} }));
     } else {
       this._log('debug', 'unknown event ' + name);
     }
@@ -286,6 +376,39 @@ export class Phone extends EventTarget {
       (this._endedIds ||= new Set()).add(call.id);
     }
     this.dispatchEvent(new CustomEvent('call', { detail: data }));
+  }
+
+  /** @param {OfferData} data */
+  _addOffer(data) {
+    if (!data || typeof data.call_id !== 'string' || data.call_id === '') return;
+    if (this.offers.has(data.call_id)) return;
+    const offer = new Offer(this, data);
+    this.offers.set(offer.id, offer);
+    this.dispatchEvent(new CustomEvent('offer', { detail: { ...data, offer } }));
+  }
+
+  _applyCard(data) {
+    const offer = data && typeof data.call_id === 'string' ? this.offers.get(data.call_id) : undefined;
+    if (!offer || !data.card || typeof data.card !== 'object') return;
+    offer.card = data.card;
+    offer.data = { ...offer.data, card: data.card };
+    this.dispatchEvent(new CustomEvent('card', { detail: { call_id: offer.id, card: data.card, offer } }));
+  }
+
+  /** Forgets an offer and tells listeners, once: later withdrawals of the same call are ignored. */
+  _withdraw(callId, reason) {
+    const offer = this.offers.get(callId);
+    if (!offer) return;
+    this.offers.delete(callId);
+    this.dispatchEvent(new CustomEvent('offer_withdrawn', { detail: { call_id: callId, reason, offer } }));
+  }
+
+  _setPresence(state, until) {
+    if (typeof state !== 'string' || state === '') return;
+    const u = typeof until === 'number' ? until : null;
+    if (this.presence.state === state && this.presence.until === u) return;
+    this.presence = { state, until: u };
+    this.dispatchEvent(new CustomEvent('presence', { detail: { ...this.presence } }));
   }
 
   _request(method, params) {
@@ -328,6 +451,7 @@ export class Phone extends EventTarget {
   _onClose(code, reason) {
     this._log('info', 'websocket closed', { code, reason });
     this._endCallsLocally();
+    this._dropSessionState();
     this._teardownMedia();
     if (this._closed) return;
     if (code === 4401) {
@@ -341,6 +465,12 @@ export class Phone extends EventTarget {
       return;
     }
     this._scheduleReconnect();
+  }
+
+  // Offers and presence belong to the websocket's session too.
+  _dropSessionState() {
+    for (const id of [...this.offers.keys()]) this._withdraw(id, 'disconnected');
+    this._setPresence('offline', null);
   }
 
   // Calls belong to the websocket's session: when it is gone, so are they.
@@ -402,6 +532,9 @@ export class Phone extends EventTarget {
     this.sessionId = res.session_id || '';
     this.expiresAt = res.expires_at || 0;
     this._iceServers = this._opts.iceServers || res.ice_servers || [];
+    // A new login starts available (PROTOCOL.md); a presence event corrects it if the server knows better.
+    this._setPresence(res.presence && res.presence.state ? res.presence.state : 'available',
+      res.presence ? res.presence.until : null);
     this._setState('online');
     return res;
   }
@@ -535,6 +668,72 @@ export class Phone extends EventTarget {
     await this._request('dtmf', { call_id: callId, digits });
   }
 
+  /**
+   * Answers an offered inbound call on this tab's media path. Resolves with the Call, which then gets
+   * 'state' events like an outbound one (direction 'inbound'); the offer is withdrawn with reason 'answered'.
+   * Rejects with CrmPhoneError: 'unknown_call' (already answered elsewhere or gone; the offer is withdrawn
+   * with reason 'gone'), 'no_media', 'busy_here'.
+   * @param {string} callId @returns {Promise<Call>}
+   */
+  async answer(callId) {
+    const offer = this.offers.get(callId);
+    let res;
+    try {
+      res = await this._request('answer', { call_id: callId });
+    } catch (err) {
+      if (err instanceof CrmPhoneError && err.code === 'unknown_call') this._withdraw(callId, 'gone');
+      throw err;
+    }
+    const id = typeof res.call_id === 'string' && res.call_id ? res.call_id : callId;
+    let call = this.calls.get(id); // call.state may have come before the response
+    if (!call) {
+      call = new Call(this, id);
+      call.direction = 'inbound';
+      if (offer) call.number = offer.number;
+      if (!(this._endedIds && this._endedIds.has(id))) this.calls.set(id, call);
+    }
+    // removed
+    return call;
+  }
+
+  /**
+   * Rejects an offered call: this operator is not offered it again (others may be). The offer is withdrawn
+   * with reason 'rejected'.
+   * @param {string} callId
+   */
+  async reject(callId) {
+    try {
+      await this._request('reject', { call_id: callId });
+    } catch (err) {
+      if (err instanceof CrmPhoneError && err.code === 'unknown_call') this._withdraw(callId, 'gone');
+      throw err;
+    }
+    this._withdraw(callId, 'rejected');
+  }
+
+  /**
+   * Sets the operator's presence on every tab: 'available' (offered calls) or 'away'. The server's
+   * own states (ringing, on_call, wrap_up) arrive as 'presence' events.
+   * @param {'available'|'away'} state
+   */
+  async setPresence(state) {
+    if (!SETTABLE_PRESENCE.has(state)) throw new CrmPhoneError('bad_request', "presence is 'available' or 'away'");
+    await this._request('presence.set', { state });
+    this._setPresence(state, null);
+  }
+
+  /** The open callback tasks of this operator's targets, oldest first. @returns {Promise<Task[]>} */
+  async listTasks() {
+    const res = await this._request('tasks.list', {});
+    return Array.isArray(res.tasks) ? res.tasks.filter((t) => t && typeof t.id === 'string') : [];
+  }
+
+  /** Closes a callback task by hand. @param {string} taskId */
+  async closeTask(taskId) {
+    if (typeof taskId !== 'string' || taskId === '') throw new CrmPhoneError('bad_request', 'a task id is needed');
+    await this._request('tasks.close', { task_id: taskId });
+  }
+
   /** Switches the microphone without renegotiation (replaceTrack). @param {string} deviceId */
   async setInputDevice(deviceId) {
     let stream;
@@ -575,6 +774,7 @@ export class Phone extends EventTarget {
     this._closed = true;
     clearTimeout(this._reconnectTimer);
     this._endCallsLocally();
+    this._dropSessionState();
     this._teardownMedia();
     if (this._mic) {
       this._mic.getTracks().forEach((t) => t.stop());
