@@ -152,6 +152,9 @@ type replayer struct {
 	exclude map[string]bool   // transcript channel ids the simulator does not model
 	want    map[string][]map[string]any
 	peers   map[string]*Peer
+	// diverged is set once expected events failed to arrive: later waits are short so that a
+	// broken simulator fails quickly instead of timing out.
+	diverged bool
 }
 
 func (r *replayer) simID(id string) string {
@@ -289,7 +292,11 @@ func (r *replayer) inject(e map[string]any) {
 
 // waitFor waits (bounded) until the client has seen as many events per key as expected.
 func (r *replayer) waitFor(expected map[string]int) {
-	deadline := time.Now().Add(3 * time.Second)
+	wait := 3 * time.Second
+	if r.diverged {
+		wait = 100 * time.Millisecond
+	}
+	deadline := time.Now().Add(wait)
 	for {
 		got := r.counts()
 		ok := true
@@ -298,7 +305,14 @@ func (r *replayer) waitFor(expected map[string]int) {
 				ok = false
 			}
 		}
-		if ok || time.Now().After(deadline) {
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			if !r.diverged {
+				r.t.Errorf("expected events did not arrive (simulator diverges from the transcript; see the event comparison)")
+			}
+			r.diverged = true
 			return
 		}
 		select {

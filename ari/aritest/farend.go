@@ -275,7 +275,7 @@ func (s *Server) startDialLocked(c *channel, timeoutSec int) {
 				s.endChannelLocked(c, hangup{destroyCause: 17, destroyTech: 486})
 				return
 			}
-			s.endChannelLocked(c, hangup{destroyCause: 17, destroyTech: 486})
+			s.endChannelLocked(c, hangup{request: true, reqCause: 17, reqTech: 486, destroyCause: 17, destroyTech: 486})
 		})
 	case NoAnswer:
 	}

@@ -18,6 +18,8 @@ type ariLink struct {
 	log     *slog.Logger
 	// onReconnect runs after the events websocket came back (reconcile calls).
 	onReconnect func(ctx context.Context)
+	// onEvent gets the other catch-all events (new inbound callers).
+	onEvent func(ari.Event)
 }
 
 func newARILink(cfg config.ARI, m *metrics.Metrics, log *slog.Logger) (*ariLink, error) {
@@ -58,6 +60,10 @@ func (l *ariLink) Run(ctx context.Context) {
 				if l.onReconnect != nil {
 					l.onReconnect(ctx)
 				}
+				continue
+			}
+			if l.onEvent != nil {
+				l.onEvent(ev)
 			}
 		}
 	}()

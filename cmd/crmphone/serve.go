@@ -12,9 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/crmphone/crmphone/controller"
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/apikeys"
 	"github.com/crmphone/crmphone/controller/calls"
 	"github.com/crmphone/crmphone/controller/config"
+	"github.com/crmphone/crmphone/controller/crmlookup"
+	"github.com/crmphone/crmphone/controller/inbound"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/metrics"
 	"github.com/crmphone/crmphone/controller/presence"
@@ -62,6 +65,8 @@ type app struct {
 	operators *controller.Operators
 	media     *webrtc.Engine
 	calls     *calls.Manager
+	agents    *agents.Registry
+	router    *inbound.Router
 	outbox    *webhooks.Outbox // nil when webhooks are off (Enqueue is then a no-op)
 	deliverer *webhooks.Deliverer
 }
@@ -126,17 +131,26 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close()
 		return nil, err
 	}
+	a.agents = agents.New(cfg.Inbound.WrapUp)
+	ev := &domainEvents{outbox: a.outbox, agents: a.agents, store: st, log: log}
 	a.calls = calls.NewManager(calls.Config{
 		Endpoint: cfg.Calls.Endpoint, RingTimeout: cfg.Calls.RingTimeout,
 		DisconnectGrace: cfg.Calls.DisconnectGrace, MOHClass: cfg.Calls.MOHClass,
-		Events: webhookEvents{a.outbox, log},
+		Events: ev,
 	}, a.ari.client, st, log.With("component", "calls"))
+	var lookup inbound.Lookup
+	if cfg.CRM.LookupURL != "" {
+		lookup = crmlookup.New(cfg.CRM.LookupURL, cfg.CRM.LookupTimeout, cfg.CRM.LookupCache)
+	}
+	a.router = inbound.New(a.ari.client, st, a.agents, a.calls, lookup, ev, log.With("component", "inbound"))
+	a.ari.onEvent = a.router.HandleEvent
 	a.ari.onReconnect = func(ctx context.Context) {
 		if err := a.calls.Reconcile(ctx); err != nil {
 			log.Warn("reconcile after ARI reconnect failed", "err", err)
 		}
 	}
-	softphone.New(a.signaling, a.media, a.calls, log.With("component", "softphone"))
+	softphone.New(a.signaling, softphone.Deps{Engine: a.media, Calls: a.calls, Router: a.router, Agents: a.agents,
+		Tasks: st, TaskEvents: ev, Log: log.With("component", "softphone")})
 	deps := server.Deps{DB: st, Metrics: a.metrics, Log: log, Websocket: a.signaling, Version: version, ARI: a.ari.State}
 	if a.redis != nil {
 		deps.Redis = a.redis.State
@@ -182,6 +196,9 @@ func (a *app) run(ctx context.Context) error {
 	if serr := a.signaling.Shutdown(sctx); serr != nil {
 		a.log.Warn("websockets did not close in time", "err", serr)
 	}
+	if rerr := a.router.Shutdown(sctx); rerr != nil {
+		a.log.Warn("offers did not end in time", "err", rerr)
+	}
 	if cerr := a.calls.Shutdown(sctx); cerr != nil {
 		a.log.Warn("calls did not end in time", "err", cerr)
 	}
@@ -197,6 +214,9 @@ func (a *app) run(ctx context.Context) error {
 }
 
 func (a *app) close() {
+	if a.agents != nil {
+		a.agents.Close()
+	}
 	if a.media != nil {
 		a.media.Close()
 	}
@@ -255,21 +275,69 @@ func (r *redisLink) Close()                  { r.rdb.Close() }
 
 var errNeverConnected = errors.New("not connected yet")
 
-// webhookEvents posts call events to the CRM through the durable outbox.
-type webhookEvents struct {
+// domainEvents fans the domain's events out: webhooks to the CRM (through
+// the durable outbox), operator availability, and task lists in the tabs.
+type domainEvents struct {
 	outbox *webhooks.Outbox
+	agents *agents.Registry
+	store  *store.Store
 	log    *slog.Logger
 }
 
-func (w webhookEvents) CallAnswered(ctx context.Context, c store.Call) {
-	w.enqueue(ctx, webhooks.Answered(c))
-}
-func (w webhookEvents) CallEnded(ctx context.Context, c store.Call) {
-	w.enqueue(ctx, webhooks.Ended(c))
+func (d *domainEvents) CallAnswered(ctx context.Context, c store.Call) {
+	d.enqueue(ctx, webhooks.Answered(c))
+	if c.Direction != "outbound" {
+		return
+	}
+	// Calling a number back closes its callback tasks.
+	closed, err := d.store.CloseTasksForNumber(ctx, c.Number, c.ID)
+	if err != nil {
+		d.log.Error("closing callback tasks failed", "number", c.Number, "err", err)
+	}
+	for _, t := range closed {
+		d.taskClosed(ctx, t, "auto", "called_back", c.ID)
+	}
 }
 
-func (w webhookEvents) enqueue(ctx context.Context, ev webhooks.Event) {
-	if _, err := w.outbox.Enqueue(ctx, ev); err != nil {
-		w.log.Error("webhook enqueue failed", "type", ev.Type, "err", err)
+func (d *domainEvents) CallEnded(ctx context.Context, c store.Call) {
+	d.enqueue(ctx, webhooks.Ended(c))
+	if c.OperatorID != "" {
+		d.agents.EndCall(c.OperatorID)
+	}
+}
+
+func (d *domainEvents) CallOffered(ctx context.Context, c store.Call) {
+	d.enqueue(ctx, webhooks.Offered(c))
+}
+
+func (d *domainEvents) CallMissed(ctx context.Context, c store.Call, reason string) {
+	d.enqueue(ctx, webhooks.Missed(c, reason))
+}
+
+func (d *domainEvents) TasksChanged(ctx context.Context, targetID string, members []string) {
+	for _, m := range members {
+		d.agents.Notify(m, "tasks.changed", map[string]string{"target": targetID})
+	}
+	if len(members) == 0 {
+		d.agents.Notify(targetID, "tasks.changed", map[string]string{"target": targetID})
+	}
+}
+
+func (d *domainEvents) TaskClosed(ctx context.Context, t store.CallbackTask, by string) {
+	d.taskClosed(ctx, t, by, "closed", "")
+}
+
+func (d *domainEvents) taskClosed(ctx context.Context, t store.CallbackTask, by, reason, callID string) {
+	d.enqueue(ctx, webhooks.Closed(webhooks.TaskClosed{TaskID: t.ID, CallID: callID, OperatorID: by, Result: reason, ClosedAt: time.Now()}))
+	members := []string{t.TargetID}
+	if tg, err := d.store.GetRoutingTarget(ctx, t.TargetID); err == nil {
+		members = tg.Members
+	}
+	d.TasksChanged(ctx, t.TargetID, members)
+}
+
+func (d *domainEvents) enqueue(ctx context.Context, ev webhooks.Event) {
+	if _, err := d.outbox.Enqueue(ctx, ev); err != nil {
+		d.log.Error("webhook enqueue failed", "type", ev.Type, "err", err)
 	}
 }

@@ -31,6 +31,8 @@ type Config struct {
 	Media     Media     `yaml:"media"`
 	Calls     Calls     `yaml:"calls"`
 	Webhooks  Webhooks  `yaml:"webhooks"`
+	Inbound   Inbound   `yaml:"inbound"`
+	CRM       CRM       `yaml:"crm"`
 	Log       Log       `yaml:"log"`
 }
 
@@ -103,6 +105,18 @@ type Calls struct {
 	MOHClass        string        `yaml:"moh_class"`
 }
 
+// Inbound tunes inbound call handling.
+type Inbound struct {
+	WrapUp time.Duration `yaml:"wrap_up"`
+}
+
+// CRM is the CRM's client lookup for the screen pop.
+type CRM struct {
+	LookupURL     string        `yaml:"lookup_url"`
+	LookupTimeout time.Duration `yaml:"lookup_timeout"`
+	LookupCache   time.Duration `yaml:"lookup_cache"`
+}
+
 // Webhooks configures call events posted to the CRM.
 type Webhooks struct {
 	URL        string        `yaml:"url"`
@@ -143,6 +157,8 @@ func Default() Config {
 		Tokens:    Tokens{ClockSkew: 30 * time.Second},
 		Signaling: Signaling{MaxMessageBytes: 64 << 10, RatePerSecond: 20, Burst: 40, LoginTimeout: 10 * time.Second},
 		Media:     Media{UDPPort: 0, RTPBindIP: "127.0.0.1"},
+		Inbound:   Inbound{WrapUp: 10 * time.Second},
+		CRM:       CRM{LookupTimeout: 1500 * time.Millisecond, LookupCache: time.Minute},
 		Webhooks:  Webhooks{Timeout: 10 * time.Second, MaxBackoff: 10 * time.Minute},
 		Calls: Calls{Endpoint: "Local/{number}@crmphone-outbound", RingTimeout: 60 * time.Second,
 			DisconnectGrace: 10 * time.Second, MOHClass: "default"},
@@ -370,6 +386,17 @@ func (c Config) Validate() error {
 	}
 	if c.Calls.MOHClass == "" {
 		return &Error{"calls.moh_class", "must not be empty (Asterisk's class is \"default\")"}
+	}
+	if c.Inbound.WrapUp < 0 || c.Inbound.WrapUp > time.Hour {
+		return &Error{"inbound.wrap_up", "must be between 0 and 1h"}
+	}
+	if c.CRM.LookupURL != "" {
+		if u, err := url.Parse(c.CRM.LookupURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.Contains(c.CRM.LookupURL, "{number}") {
+			return &Error{"crm.lookup_url", "want an http(s) URL containing {number}, e.g. https://crm.example.com/api/lookup?phone={number}"}
+		}
+	}
+	if c.CRM.LookupTimeout <= 0 || c.CRM.LookupCache < 0 {
+		return &Error{"crm.lookup_timeout", "lookup_timeout must be positive and lookup_cache not negative"}
 	}
 	if c.Webhooks.URL != "" {
 		if u, err := url.Parse(c.Webhooks.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -8,10 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/crmphone/crmphone/ari"
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/calls"
+	"github.com/crmphone/crmphone/controller/inbound"
+	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/ui/signaling"
 	"github.com/crmphone/crmphone/webrtc"
 )
@@ -28,10 +32,54 @@ type Calls interface {
 	SessionClosed(sessionID string)
 }
 
+// Router answers and rejects inbound offers; *inbound.Router satisfies it.
+type Router interface {
+	Answer(ctx context.Context, op calls.Operator, media calls.Media, notify calls.Notifier, callID string) (*calls.Call, error)
+	Reject(operatorID, callID string) error
+}
+
+// Agents tracks operators' availability; *agents.Registry satisfies it.
+type Agents interface {
+	Join(operatorID, sessionID string, tab agents.Tab)
+	Leave(operatorID, sessionID string)
+	SetMedia(operatorID, sessionID string, ok bool)
+	SetAway(operatorID string, away bool) (string, bool)
+	StartCall(operatorID string)
+	EndCall(operatorID string)
+}
+
+// Tasks are the callback tasks; *store.Store satisfies it.
+type Tasks interface {
+	OpenTasks(ctx context.Context, targets []string) ([]store.CallbackTask, error)
+	ListRoutingTargets(ctx context.Context) ([]store.RoutingTarget, error)
+	GetTask(ctx context.Context, id string) (store.CallbackTask, error)
+	CloseTask(ctx context.Context, id, by, reason, callID string) error
+}
+
+// TaskEvents learns of tasks closed by hand (webhooks, other tabs).
+type TaskEvents interface {
+	TaskClosed(ctx context.Context, t store.CallbackTask, by string)
+}
+
+// Deps are the domain services the softphone methods use.
+type Deps struct {
+	Engine     Engine
+	Calls      Calls
+	Router     Router
+	Agents     Agents
+	Tasks      Tasks
+	TaskEvents TaskEvents
+	Log        *slog.Logger
+}
+
 // Service holds the media sessions of logged-in connections.
 type Service struct {
 	engine Engine
 	calls  Calls
+	router Router
+	agents Agents
+	tasks  Tasks
+	taskEv TaskEvents
 	log    *slog.Logger
 
 	mu    sync.Mutex
@@ -39,22 +87,32 @@ type Service struct {
 }
 
 // New creates the service and registers its methods on srv.
-func New(srv *signaling.Server, engine Engine, c Calls, log *slog.Logger) *Service {
-	s := &Service{engine: engine, calls: c, log: log, media: map[*signaling.Conn]*webrtc.Session{}}
+func New(srv *signaling.Server, d Deps) *Service {
+	s := &Service{engine: d.Engine, calls: d.Calls, router: d.Router, agents: d.Agents, tasks: d.Tasks, taskEv: d.TaskEvents,
+		log: d.Log, media: map[*signaling.Conn]*webrtc.Session{}}
 	srv.Handle("media.offer", s.mediaOffer)
 	srv.Handle("call", s.call)
 	srv.Handle("hangup", s.hangup)
 	srv.Handle("mute", s.mute)
 	srv.Handle("hold", s.hold)
 	srv.Handle("dtmf", s.dtmf)
+	srv.Handle("answer", s.answer)
+	srv.Handle("reject", s.reject)
+	srv.Handle("presence.set", s.presenceSet)
+	srv.Handle("tasks.list", s.tasksList)
+	srv.Handle("tasks.close", s.tasksClose)
 	prev := srv.OnSession
 	srv.OnSession = func(conn *signaling.Conn, closed bool) {
 		if prev != nil {
 			prev(conn, closed)
 		}
+		sess := conn.Session()
 		if closed {
 			s.closed(conn)
+			s.agents.Leave(sess.Identity.OperatorID, sess.ID)
+			return
 		}
+		s.agents.Join(sess.Identity.OperatorID, sess.ID, conn)
 	}
 	return s
 }
@@ -106,7 +164,10 @@ func (s *Service) mediaOffer(ctx context.Context, conn *signaling.Conn, params j
 		}
 		return nil, signaling.Errf("media_failed", "the media offer could not be answered")
 	}
+	opID := sess.Identity.OperatorID
 	m.OnStateChange(func(st webrtc.State) {
+		// Only a tab whose media path works is offered inbound calls.
+		s.agents.SetMedia(opID, sess.ID, st == webrtc.StateConnected)
 		conn.Notify("media.state", map[string]string{"state": string(st)})
 	})
 	s.mu.Lock()
@@ -135,11 +196,116 @@ func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.Ra
 	}
 	sess := conn.Session()
 	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
+	s.agents.StartCall(op.ID) // no inbound offers while dialling out
 	c, err := s.calls.Dial(ctx, op, mediaSession{m}, conn, p.Number, p.CRMRef)
+	if err != nil {
+		s.agents.EndCall(op.ID)
+		return nil, protocolError(err)
+	}
+	return map[string]string{"call_id": c.ID()}, nil
+}
+
+func (s *Service) answer(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p callParams
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	m := s.media[conn]
+	s.mu.Unlock()
+	if m == nil {
+		return nil, signaling.Errf("no_media", "send media.offer before answering")
+	}
+	sess := conn.Session()
+	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
+	c, err := s.router.Answer(ctx, op, mediaSession{m}, conn, p.CallID)
 	if err != nil {
 		return nil, protocolError(err)
 	}
 	return map[string]string{"call_id": c.ID()}, nil
+}
+
+func (s *Service) reject(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p callParams
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	return nil, protocolError(s.router.Reject(conn.Session().Identity.OperatorID, p.CallID))
+}
+
+func (s *Service) presenceSet(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p struct {
+		State string `json:"state"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	if p.State != "available" && p.State != "away" {
+		return nil, signaling.Errf("bad_request", "state must be available or away")
+	}
+	st, ok := s.agents.SetAway(conn.Session().Identity.OperatorID, p.State == "away")
+	if !ok {
+		return nil, signaling.Errf("invalid_state", "not while %s", st)
+	}
+	return map[string]string{"state": st}, nil
+}
+
+// targetsOf lists the routing targets the operator belongs to.
+func (s *Service) targetsOf(ctx context.Context, operatorID string) ([]string, error) {
+	all, err := s.tasks.ListRoutingTargets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mine := []string{operatorID} // an operator is their own target too
+	for _, t := range all {
+		for _, m := range t.Members {
+			if m == operatorID {
+				mine = append(mine, t.ID)
+				break
+			}
+		}
+	}
+	return mine, nil
+}
+
+func (s *Service) tasksList(ctx context.Context, conn *signaling.Conn, _ json.RawMessage) (any, error) {
+	targets, err := s.targetsOf(ctx, conn.Session().Identity.OperatorID)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := s.tasks.OpenTasks(ctx, targets)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"tasks": tasks}, nil
+}
+
+func (s *Service) tasksClose(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
+	var p struct {
+		TaskID string `json:"task_id"`
+	}
+	if err := decode(params, &p); err != nil {
+		return nil, err
+	}
+	opID := conn.Session().Identity.OperatorID
+	t, err := s.tasks.GetTask(ctx, p.TaskID)
+	if err != nil {
+		return nil, signaling.Errf("unknown_task", "no such open task")
+	}
+	targets, err := s.targetsOf(ctx, opID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(targets, t.TargetID) {
+		return nil, signaling.Errf("unknown_task", "no such open task")
+	}
+	if err := s.tasks.CloseTask(ctx, p.TaskID, opID, "closed", ""); err != nil {
+		return nil, signaling.Errf("unknown_task", "no such open task")
+	}
+	if s.taskEv != nil {
+		s.taskEv.TaskClosed(ctx, t, opID)
+	}
+	return struct{}{}, nil
 }
 
 type callParams struct {
@@ -221,6 +387,8 @@ func protocolError(err error) error {
 		return signaling.Errf("invalid_state", "not possible in the call's current state")
 	case errors.Is(err, calls.ErrInvalidDTMF):
 		return signaling.Errf("bad_request", "DTMF digits are 0-9 * # A-D, at most 32")
+	case errors.Is(err, inbound.ErrUnknownOffer):
+		return signaling.Errf("unknown_call", "no such offer: it was answered elsewhere or has ended")
 	case errors.Is(err, ari.ErrUnavailable):
 		return signaling.Errf("pbx_unavailable", "the phone system is not reachable right now")
 	}

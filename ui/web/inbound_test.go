@@ -256,6 +256,43 @@ func TestInboundInBrowser(t *testing.T) {
 		tab.WaitFor(`document.querySelector("#call-state").dataset.state === "answered"`, "the call answered by Alt+A")
 		tab.Press(browsertest.Escape)
 		tab.WaitFor(`document.querySelector("#call-state").dataset.state === "ended"`, "hung up")
+
+		// When nothing is being typed, an offer takes the focus: Escape rejects it, Enter answers.
+		browsertest.Eval[bool](tab, `document.activeElement.blur(), true`)
+		h.offer("in2", "c-in-13", "+15550013", "Fourth", nil)
+		tab.WaitFor(`document.activeElement === document.querySelector("#incoming")`, "the panel focused")
+		tab.Press(browsertest.Escape)
+		if got := h.waitReceived("reject", 3); got[2].Params["call_id"] != "c-in-13" {
+			t.Fatalf("Escape reject params = %v", got[2].Params)
+		}
+		tab.WaitFor(`document.querySelector("#incoming").hidden`, "the panel gone after Escape")
+		if n := len(h.received("hangup")); n != 2 {
+			t.Fatalf("Escape on the panel sent a hangup (%d in all)", n)
+		}
+		browsertest.Eval[bool](tab, `document.activeElement.blur(), true`)
+		h.offer("in2", "c-in-14", "+15550014", "Fifth", nil)
+		tab.WaitFor(`document.activeElement === document.querySelector("#incoming")`, "the panel focused again")
+		tab.Press(browsertest.Enter)
+		if got := h.waitReceived("answer", 3); got[2].Params["call_id"] != "c-in-14" {
+			t.Fatalf("Enter answer params = %v", got[2].Params)
+		}
+		tab.WaitFor(`document.querySelector("#call-state").dataset.state === "answered" && window.crmphone.call.id === "c-in-14"`, "answered by Enter")
+		if n := len(h.received("call")); n != 0 {
+			t.Fatalf("Enter on the panel dialled (%d call requests)", n)
+		}
+		tab.Press(browsertest.Escape)
+		tab.WaitFor(`document.querySelector("#call-state").dataset.state === "ended"`, "hung up again")
+
+		// While typing a number, an offer does not steal the focus.
+		tab.Click("#number")
+		h.offer("in2", "c-in-15", "+15550015", "Sixth", nil)
+		tab.WaitFor(`!document.querySelector("#incoming").hidden`, "the sixth offer")
+		if got := browsertest.Eval[string](tab, `document.activeElement.id`); got != "number" {
+			t.Fatalf("the offer moved the focus to %q", got)
+		}
+		tab.Click("#reject")
+		h.waitReceived("reject", 4)
+		tab.WaitFor(`document.querySelector("#incoming").hidden`, "the panel gone after Reject")
 	})
 
 	t.Run("hostile caller name and card URLs", func(t *testing.T) {

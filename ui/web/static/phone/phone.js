@@ -40,6 +40,7 @@ const ERRORS = {
   no_media: 'The audio connection is not ready yet. Wait a moment and try again.',
   busy_here: 'You are already in a call.',
   unknown_call: 'That call is no longer active.',
+  unknown_task: 'That callback was already closed.',
   invalid_state: 'That is not possible in the current state of the call.',
   bad_request: 'The request was not valid.',
   media_failed: 'The audio connection could not be set up. Reload the page to try again.',
@@ -77,8 +78,8 @@ window.crmphone = { get phone() { return phone; }, get call() { return current; 
 let presenceTimer = null;
 let tasksSeq = 0;
 
-function showError(code, message) {
-  const text = ERRORS[code] || (message ? message + ' (' + code + ')' : 'Something went wrong (' + code + ').');
+function showError(code, message, text) {
+  text ||= ERRORS[code] || (message ? message + ' (' + code + ')' : 'Something went wrong (' + code + ').');
   el.error.textContent = text;
   el.error.dataset.code = code;
   el.error.hidden = false;
@@ -306,7 +307,7 @@ function renderOffers() {
   }
   el.incoming.dataset.callId = offer.id;
   el.callerNumber.textContent = callerText(offer);
-  el.callerName.innerHTML = offer.name;
+  el.callerName.textContent = offer.name;
   el.incomingTarget.textContent = offer.target ? '(' + offer.target + ')' : '';
   renderCard(offer.card);
 
@@ -342,7 +343,8 @@ function renderOffers() {
 
 /** @param {import('../sdk/crmphone.js').Card|null} card */
 function renderCard(card) {
-  const title = card && typeof card.title === 'string' && card.title ? card.title : '';
+  const pick = (v) => (typeof v === 'string' ? v : '');
+  const title = card ? pick(card.title) || pick(card.name) : '';
   const url = card ? safeCardUrl(card.url) : null;
   // Only http(s) URLs become links; any other (javascript:, data:, relative...) shows the title as plain text.
   if (url) {
@@ -376,7 +378,8 @@ async function answerOffer(callId) {
     const call = await phone.answer(callId);
     if (!current || current.id !== call.id) startShowing(call);
   } catch (err) {
-    showError(err.code || 'internal', err.message);
+    showError(err.code || 'internal', err.message,
+      err.code === 'unknown_call' ? 'That call was answered elsewhere or the caller hung up.' : '');
   }
   renderCall();
   renderOffers();
@@ -418,7 +421,8 @@ async function changePresence() {
   try {
     await phone.setPresence(want);
   } catch (err) {
-    showError(err.code || 'internal', err.message);
+    showError(err.code || 'internal', err.message,
+      err.code === 'invalid_state' ? 'Your status cannot change while a call rings or runs.' : '');
   }
   renderPresence(); // on failure, back to what the server says
 }

@@ -43,6 +43,7 @@
  * @typedef {object} Card the CRM's client card for a caller (from the CRM lookup; may arrive after the offer)
  * @property {string} [url] the client's page in the CRM; only link it when it is http(s) (see safeCardUrl)
  * @property {string} [title]
+ * @property {string} [name] the client's name as the CRM knows it (the page shows it when there is no title)
  * @property {Object<string, string>} [fields] a few label → value pairs to show
  *
  * @typedef {object} OfferData the data of a call.offer event
@@ -71,7 +72,8 @@
  * @property {string} [reason] e.g. 'timeout', 'caller_hung_up'
  * @property {string} [target]
  * @property {string} [call_id] the unanswered call
- * @property {number} [created_at] server time, unix ms
+ * @property {number|string} [created_at] when the call was missed (unix ms, or an RFC 3339 string from servers
+ *   that send times that way)
  */
 
 /** The protocol version this SDK speaks. */
@@ -112,7 +114,7 @@ export function safeCardUrl(url) {
   } catch {
     return null;
   }
-  return u.href;
+  return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
 }
 
 /** An error with a protocol (or SDK) code, e.g. 'expired', 'invalid_number', 'timeout', 'token_needed'. */
@@ -381,7 +383,7 @@ export class Phone extends EventTarget {
   /** @param {OfferData} data */
   _addOffer(data) {
     if (!data || typeof data.call_id !== 'string' || data.call_id === '') return;
-    if (this.offers.has(data.call_id)) return;
+    if (this.offers.has(data.call_id)) return; // a repeated offer changes nothing
     const offer = new Offer(this, data);
     this.offers.set(offer.id, offer);
     this.dispatchEvent(new CustomEvent('offer', { detail: { ...data, offer } }));
@@ -692,7 +694,7 @@ export class Phone extends EventTarget {
       if (offer) call.number = offer.number;
       if (!(this._endedIds && this._endedIds.has(id))) this.calls.set(id, call);
     }
-    // removed
+    this._withdraw(callId, 'answered');
     return call;
   }
 
@@ -718,8 +720,9 @@ export class Phone extends EventTarget {
    */
   async setPresence(state) {
     if (!SETTABLE_PRESENCE.has(state)) throw new CrmPhoneError('bad_request', "presence is 'available' or 'away'");
-    await this._request('presence.set', { state });
-    this._setPresence(state, null);
+    const res = await this._request('presence.set', { state });
+    // The result carries the state the server settled on; a 'presence' event follows on every tab anyway.
+    this._setPresence(res && typeof res.state === 'string' && res.state ? res.state : state, null);
   }
 
   /** The open callback tasks of this operator's targets, oldest first. @returns {Promise<Task[]>} */
