@@ -18,6 +18,7 @@ import (
 	pionwebrtc "github.com/pion/webrtc/v4"
 
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/controller/webhooks"
 	"github.com/crmphone/crmphone/tokens"
 	"github.com/crmphone/crmphone/webrtc/g711"
@@ -392,5 +393,73 @@ func (h *hookReceiver) wait(t *testing.T, n int) []webhooks.Envelope {
 		if time.Now().After(deadline) {
 			t.Fatalf("got %d webhooks, want %d: %+v", len(got), n, got)
 		}
+	}
+}
+
+// TestMissedCallBecomesTaskClosedByCallBack: nobody is online for a call, so
+// it is missed and becomes a callback task; an operator calls the number
+// back, and the answered call closes the task (with its webhooks).
+func TestMissedCallBecomesTaskClosedByCallBack(t *testing.T) {
+	sim := aritest.New(t)
+	defer sim.Close()
+	hooks := newHookReceiver(t)
+	cfg := testConfig(t)
+	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
+	cfg.Webhooks.URL, cfg.Webhooks.Secret = hooks.url, hooks.secret
+	ta := startApp(t, cfg)
+	for deadline := time.Now().Add(5 * time.Second); !ta.ari.State().Connected; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("ARI not connected")
+		}
+	}
+	if err := ta.store.PutRoutingTarget(context.Background(), store.RoutingTarget{ID: "sales", Members: []string{"op-17"},
+		Strategy: "ring_all", RingTimeoutS: 5, MemberTimeoutS: 5, OnNoAnswer: "continue"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.InjectInbound(context.Background(), aritest.InboundCall{CallerNumber: "5557777", Exten: "100", Args: []string{"inbound", "sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []store.CallbackTask
+	for deadline := time.Now().Add(5 * time.Second); len(tasks) == 0; time.Sleep(20 * time.Millisecond) {
+		tasks, _ = ta.store.OpenTasks(context.Background(), nil)
+		if time.Now().After(deadline) {
+			t.Fatal("no callback task for the missed call")
+		}
+	}
+	if tasks[0].Reason != "nobody_available" || tasks[0].Number != "5557777" {
+		t.Fatalf("task %+v", tasks[0])
+	}
+
+	b := newGoBrowser(t, ta.base, mintV2(t, func(c *tokens.Claims) { c.DialPatterns = nil }))
+	if r := b.request("tasks.list", map[string]any{}); r.Error != nil || len(r.Result["tasks"].([]any)) != 1 {
+		t.Fatalf("tasks.list %+v", r)
+	}
+	sim.SetFarEnd("5557777", aritest.FarEnd{Outcome: aritest.Answer, AnswerAfter: 50 * time.Millisecond})
+	r := b.request("call", map[string]string{"number": "5557777"})
+	if r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	b.waitCallState("answered")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		open, _ := ta.store.OpenTasks(context.Background(), nil)
+		if len(open) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the answered call back did not close the task")
+		}
+	}
+	closed, _ := ta.store.GetTask(context.Background(), tasks[0].ID)
+	if closed.ClosedBy != "auto" || closed.ClosedReason != "called_back" || closed.ClosedCall != r.Result["call_id"] {
+		t.Fatalf("closed task %+v", closed)
+	}
+	b.request("hangup", map[string]string{"call_id": r.Result["call_id"].(string)})
+	b.waitCallState("ended")
+	var types []string
+	for _, h := range hooks.wait(t, 5) {
+		types = append(types, h.Type)
+	}
+	if strings.Join(types, ",") != "call.offered,call.missed,call.answered,task.closed,call.ended" {
+		t.Fatalf("webhooks %v", types)
 	}
 }
