@@ -16,7 +16,12 @@ type bridge struct {
 	created       time.Time
 	members       []*channel
 	recording     *recording
+	moh           *toneGen // music on hold played into the bridge (POST /bridges/{id}/moh)
 }
+
+// MOHFrequency is the tone the simulator plays as music on hold, so tests can
+// tell a held far end from silence.
+const MOHFrequency = 523.0
 
 func (b *bridge) json() bridgeJSON {
 	ids := make([]string, 0, len(b.members))
@@ -133,7 +138,12 @@ func (s *Server) routeBridges(w http.ResponseWriter, r *http.Request, seg []stri
 			s.leaveBridgeLocked(b, s.channels[id])
 		}
 		return noContent(w)
-	case "moh POST", "moh DELETE":
+	case "moh POST":
+		// Asterisk plays MOH through an announcer channel: every member hears it.
+		b.moh = newToneGen(MOHFrequency, 6000)
+		return noContent(w)
+	case "moh DELETE":
+		b.moh = nil
 		return noContent(w)
 	case "record POST":
 		return s.recordBridgeLocked(w, b, q)

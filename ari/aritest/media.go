@@ -260,10 +260,14 @@ func (s *Server) mixTickLocked(tick uint32) {
 		}
 	}
 	for _, b := range s.bridges {
-		var all []int16
+		var all, moh []int16
+		if b.moh != nil {
+			moh = b.moh.next(frameSamples)
+			all = mixInto(all, moh)
+		}
 		for _, m := range b.members {
 			all = mixInto(all, produced[m])
-			var heard []int16
+			heard := mixInto(nil, moh)
 			for _, o := range b.members {
 				if o != m {
 					heard = mixInto(heard, produced[o])

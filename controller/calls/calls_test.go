@@ -189,6 +189,12 @@ func TestMuteHoldDTMF(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.waitHeld(t, true)
+	// Held: the far end hears music on hold, nothing of the operator.
+	mark = len(peer.Received())
+	waitFor(t, "audio while held", func() bool { return len(peer.Received()) > mark+8000 })
+	if f, _ := aritest.DominantFrequency(peer.Received()[len(peer.Received())-4000:], 8000); f < aritest.MOHFrequency-15 || f > aritest.MOHFrequency+15 {
+		t.Fatalf("held far end heard %.0f Hz, want music on hold (%.0f Hz)", f, aritest.MOHFrequency)
+	}
 	if len(e.pbx.sim.Bridges()) != 1 {
 		t.Fatalf("bridges: %+v", e.pbx.sim.Bridges())
 	}
@@ -196,6 +202,11 @@ func TestMuteHoldDTMF(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.waitHeld(t, false)
+	mark = len(peer.Received())
+	waitFor(t, "audio after unhold", func() bool { return len(peer.Received()) > mark+8000 })
+	if f, _ := aritest.DominantFrequency(peer.Received()[len(peer.Received())-4000:], 8000); f < 425 || f > 455 {
+		t.Fatalf("after unhold the far end heard %.0f Hz, want the operator's 440 Hz", f)
+	}
 	call.Hangup(context.Background())
 	<-call.Done()
 	e.pbx.assertClean(t)
