@@ -85,6 +85,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			st.Close()
 			return nil, &config.Error{Key: "redis.url", Reason: err.Error()}
 		}
+		// go-redis logs through the standard log package; keep it in slog.
+		redis.SetLogger(redisLogger{log.With("component", "redis")})
 		rdb = redis.NewClient(opts)
 		a.redis = newRedisLink(rdb, a.metrics, log)
 	}
@@ -274,6 +276,14 @@ func (r *redisLink) State() server.LinkState { return r.state.get() }
 func (r *redisLink) Close()                  { r.rdb.Close() }
 
 var errNeverConnected = errors.New("not connected yet")
+
+// redisLogger adapts go-redis's logger to slog. Its messages repeat what the
+// redis link reports (connected or not), so they go at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}
 
 // domainEvents fans the domain's events out: webhooks to the CRM (through
 // the durable outbox), operator availability, and task lists in the tabs.
