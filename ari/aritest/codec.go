@@ -1,92 +1,20 @@
 package aritest
 
-import "math"
+import (
+	"math"
 
-// G.711 µ-law and A-law as specified by ITU-T G.711 (segment/mantissa form).
-
-const (
-	ulawBias = 0x84
-	ulawClip = 32635
+	"github.com/crmphone/crmphone/webrtc/g711"
 )
 
-// EncodeULaw converts one 16-bit linear sample to µ-law.
-func EncodeULaw(sample int16) byte {
-	x := int(sample)
-	sign := 0
-	if x < 0 {
-		x = -x
-		sign = 0x80
-	}
-	if x > ulawClip {
-		x = ulawClip
-	}
-	x += ulawBias
-	exp := 7
-	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	mant := (x >> (exp + 3)) & 0x0F
-	return ^byte(sign | exp<<4 | mant)
-}
-
-// DecodeULaw converts one µ-law byte to a 16-bit linear sample.
-func DecodeULaw(u byte) int16 {
-	u = ^u
-	exp := int(u>>4) & 0x07
-	mant := int(u) & 0x0F
-	x := ((mant << 3) + ulawBias) << exp
-	x -= ulawBias
-	if u&0x80 != 0 {
-		return int16(-x)
-	}
-	return int16(x)
-}
-
-var alawSegEnd = [8]int{0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF}
-
-// EncodeALaw converts one 16-bit linear sample to A-law.
-func EncodeALaw(sample int16) byte {
-	pcm := int(sample) >> 3
-	mask := 0xD5
-	if pcm < 0 {
-		mask = 0x55
-		pcm = -pcm - 1
-	}
-	seg := 0
-	for seg < 8 && pcm > alawSegEnd[seg] {
-		seg++
-	}
-	if seg >= 8 {
-		return byte(0x7F ^ mask)
-	}
-	aval := seg << 4
-	if seg < 2 {
-		aval |= (pcm >> 1) & 0x0F
-	} else {
-		aval |= (pcm >> seg) & 0x0F
-	}
-	return byte(aval ^ mask)
-}
-
-// DecodeALaw converts one A-law byte to a 16-bit linear sample.
-func DecodeALaw(a byte) int16 {
-	a ^= 0x55
-	t := int(a&0x0F) << 4
-	seg := int(a&0x70) >> 4
-	switch seg {
-	case 0:
-		t += 8
-	case 1:
-		t += 0x108
-	default:
-		t += 0x108
-		t <<= seg - 1
-	}
-	if a&0x80 != 0 {
-		return int16(t)
-	}
-	return int16(-t)
-}
+// The simulator's G.711 is webrtc/g711, exported here for tests that speak
+// to the simulator's RTP directly.
+var (
+	EncodeULaw = g711.EncodeULaw
+	DecodeULaw = g711.DecodeULaw
+	EncodeALaw = g711.EncodeALaw
+	DecodeALaw = g711.DecodeALaw
+	RMS        = g711.RMS
+)
 
 // codec describes an externalMedia format: payload type, RTP clock and (de)packetisation of a
 // 20 ms frame of 8 kHz linear audio.
@@ -224,16 +152,4 @@ func DominantFrequency(samples []int16, rate int) (freq float64, share float64) 
 		share = 1
 	}
 	return freq, share
-}
-
-// RMS returns the root mean square of samples.
-func RMS(samples []int16) float64 {
-	if len(samples) == 0 {
-		return 0
-	}
-	var sum float64
-	for _, v := range samples {
-		sum += float64(v) * float64(v)
-	}
-	return math.Sqrt(sum / float64(len(samples)))
 }

@@ -196,64 +196,71 @@ func (c *Call) run(ctx context.Context) {
 	c.cleanup(ctx, leg, *end)
 }
 
-// setup creates bridge, externalMedia and far channel, in Stasis and bridged
-// before the far channel is dialled, so ringing and early media reach the
-// operator. It returns nil when the far end is being dialled.
-func (c *Call) setup(ctx context.Context, sub *ari.Subscription, legOut *MediaLeg) *ending {
-	fail := func(step string, err error) *ending {
-		c.m.log.Warn("call setup failed", "call", c.id, "step", step, "err", err)
-		return &ending{cause: CauseFailed, by: "system"}
-	}
+// connectMedia attaches the operator's media leg to a new bridge through an
+// externalMedia channel in the call's codec, and waits until that channel is
+// in Stasis: Asterisk answers externalMedia before the channel is in Stasis,
+// and adding it to a bridge earlier fails with 422 in about a third of tries.
+func (c *Call) connectMedia(ctx context.Context, sub *ari.Subscription, legOut *MediaLeg) error {
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, c.m.cfg.SetupTimeout) }
-	// A hangup from the operator during setup must not wait for setup to finish.
-	if e := c.pendingHangup(); e != nil {
-		return e
-	}
-
 	sctx, cancel := step()
 	leg, err := c.media.AttachCall(sctx)
 	cancel()
 	if err != nil {
-		return fail("attach media", err)
+		return fmt.Errorf("attach media: %w", err)
 	}
 	*legOut = leg
-
 	sctx, cancel = step()
 	_, err = c.m.pbx.CreateBridge(sctx, ari.CreateBridgeParams{Type: []string{"mixing"}, BridgeID: c.bridgeID, Name: c.id})
 	cancel()
 	if err != nil {
-		return fail("create bridge", err)
+		return fmt.Errorf("create bridge: %w", err)
 	}
-
 	sctx, cancel = step()
 	em, err := c.m.pbx.ExternalMedia(sctx, ari.ExternalMediaParams{
 		ChannelID: c.mediaChanID, ExternalHost: leg.LocalAddr().String(), Format: c.media.ExternalMediaFormat(),
 	})
 	cancel()
 	if err != nil {
-		return fail("external media", err)
+		return fmt.Errorf("external media: %w", err)
 	}
 	rtpAddr, err := em.LocalRTPAddr()
 	if err != nil {
-		return fail("external media address", err)
+		return fmt.Errorf("external media address: %w", err)
 	}
 	if err := leg.SetRemote(net.UDPAddrFromAddrPort(rtpAddr)); err != nil {
-		return fail("relay remote", err)
+		return fmt.Errorf("relay remote: %w", err)
 	}
-	// Asterisk answers externalMedia before the channel is in Stasis; adding
-	// it to the bridge earlier fails with 422 in about a third of tries.
 	sctx, cancel = step()
 	_, _, err = ari.WaitStasisStart(sctx, sub, c.mediaChanID)
 	cancel()
 	if err != nil {
-		return fail("external media stasis", err)
+		return fmt.Errorf("external media stasis: %w", err)
+	}
+	return nil
+}
+
+func (c *Call) setupFailed(step string, err error) *ending {
+	c.m.log.Warn("call setup failed", "call", c.id, "direction", c.direction, "step", step, "err", err)
+	return &ending{cause: CauseFailed, by: "system"}
+}
+
+// setup connects the operator's media, then creates the far channel in
+// Stasis and in the bridge before dialling it, so ringing and early media
+// reach the operator. It returns nil when the far end is being dialled.
+func (c *Call) setup(ctx context.Context, sub *ari.Subscription, legOut *MediaLeg) *ending {
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, c.m.cfg.SetupTimeout) }
+	// A hangup from the operator during setup must not wait for setup to finish.
+	if e := c.pendingHangup(); e != nil {
+		return e
+	}
+	if err := c.connectMedia(ctx, sub, legOut); err != nil {
+		return c.setupFailed("media", err)
 	}
 	if e := c.pendingHangup(); e != nil {
 		return e
 	}
-
-	sctx, cancel = step()
-	_, err = c.m.pbx.CreateChannel(sctx, ari.CreateParams{
+	sctx, cancel := step()
+	_, err := c.m.pbx.CreateChannel(sctx, ari.CreateParams{
 		Endpoint:  dialEndpoint(c.m.cfg.Endpoint, c.number),
 		AppArgs:   []string{"outbound", c.id},
 		ChannelID: c.farChanID,
@@ -265,13 +272,13 @@ func (c *Call) setup(ctx context.Context, sub *ari.Subscription, legOut *MediaLe
 			c.m.log.Warn("far channel refused", "call", c.id, "err", err)
 			return &ending{cause: CauseUnreachable, by: "system"}
 		}
-		return fail("create far channel", err)
+		return c.setupFailed("create far channel", err)
 	}
 	sctx, cancel = step()
 	_, _, err = ari.WaitStasisStart(sctx, sub, c.farChanID)
 	cancel()
 	if err != nil {
-		return fail("far channel stasis", err)
+		return c.setupFailed("far channel stasis", err)
 	}
 	c.ready.Store(true) // events before StasisStart (ChannelDialplan...) change nothing here
 
@@ -279,7 +286,7 @@ func (c *Call) setup(ctx context.Context, sub *ari.Subscription, legOut *MediaLe
 	err = c.m.pbx.AddChannel(sctx, c.bridgeID, ari.AddChannelParams{Channels: []string{c.mediaChanID, c.farChanID}})
 	cancel()
 	if err != nil {
-		return fail("bridge channels", err)
+		return c.setupFailed("bridge channels", err)
 	}
 	if e := c.pendingHangup(); e != nil {
 		return e
@@ -288,7 +295,7 @@ func (c *Call) setup(ctx context.Context, sub *ari.Subscription, legOut *MediaLe
 	err = c.m.pbx.Dial(sctx, c.farChanID, "", c.m.cfg.RingTimeout)
 	cancel()
 	if err != nil {
-		return fail("dial", err)
+		return c.setupFailed("dial", err)
 	}
 	return nil
 }

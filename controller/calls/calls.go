@@ -207,17 +207,6 @@ func (m *Manager) Dial(ctx context.Context, op Operator, media Media, notify Not
 	if len(crmRef) > 128 {
 		return nil, fmt.Errorf("%w: crm_ref longer than 128 characters", ErrInvalidNumber)
 	}
-	m.mu.Lock()
-	if m.closing {
-		m.mu.Unlock()
-		return nil, fmt.Errorf("%w: shutting down", ErrInvalidState)
-	}
-	for _, c := range m.calls {
-		if c.op.SessionID == op.SessionID {
-			m.mu.Unlock()
-			return nil, ErrBusyHere
-		}
-	}
 	id := newCallID()
 	c := &Call{
 		m: m, id: id, op: op, media: media, notify: notify, number: number, crmRef: crmRef,
@@ -225,9 +214,9 @@ func (m *Manager) Dial(ctx context.Context, op Operator, media Media, notify Not
 		bridgeID: idPrefix + "b-" + id, mediaChanID: idPrefix + "m-" + id, farChanID: idPrefix + "f-" + id,
 		cmds: make(chan command, 8), done: make(chan struct{}),
 	}
-	m.calls[id] = c
-	m.wg.Add(1)
-	m.mu.Unlock()
+	if err := m.register(c); err != nil {
+		return nil, err
+	}
 
 	if err := m.records.CreateCall(ctx, store.Call{
 		ID: id, Direction: c.direction, OperatorID: op.ID, SessionID: op.SessionID, Number: number, CRMRef: crmRef,
@@ -241,6 +230,24 @@ func (m *Manager) Dial(ctx context.Context, op Operator, media Media, notify Not
 	c.publish()
 	go c.run(context.WithoutCancel(ctx))
 	return c, nil
+}
+
+// register adds a new call: one call per operator session, none while
+// shutting down.
+func (m *Manager) register(c *Call) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return fmt.Errorf("%w: shutting down", ErrInvalidState)
+	}
+	for _, other := range m.calls {
+		if other.op.SessionID == c.op.SessionID {
+			return ErrBusyHere
+		}
+	}
+	m.calls[c.id] = c
+	m.wg.Add(1)
+	return nil
 }
 
 // Get returns a live call of the session.
