@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/apikeys"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/tokens"
 	"github.com/crmphone/crmphone/ui/web/browsertest"
@@ -125,5 +127,74 @@ func TestBrowserInboundCall(t *testing.T) {
 	}
 	if strings.Join(types, ",") != "call.offered,call.answered,call.ended" {
 		t.Fatalf("webhooks %v", types)
+	}
+}
+
+// TestBrowserClickToCall: the CRM asks through the REST API; the operator's
+// page dials; with two tabs open only one call is placed.
+func TestBrowserClickToCall(t *testing.T) {
+	sim := aritest.New(t)
+	defer sim.Close()
+	sim.SetFarEnd("5553333", aritest.FarEnd{Outcome: aritest.Answer, AnswerAfter: 100 * time.Millisecond, Media: aritest.Tone{Frequency: 1000}})
+	cfg := testConfig(t)
+	port := freePort(t)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg.HTTP.AllowedOrigins = []string{origin}
+	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
+	ta := startApp(t, cfg)
+	_, key, err := apikeys.NewManager(ta.store).Create(context.Background(), "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := browsertest.New(t, browsertest.Options{MicToneHz: 440})
+	var tabs []*browsertest.Browser
+	for i := 0; i < 2; i++ {
+		tab := b.NewTab(t)
+		tab.Open(origin + "/phone/")
+		tab.Type("#token", mintV2(t, func(c *tokens.Claims) { c.DialPatterns = nil }))
+		tab.Press(browsertest.Enter)
+		tab.WaitFor(`window.crmphone.phone?.peerConnection?.connectionState === "connected"`, "the media path")
+		tabs = append(tabs, tab)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ta.base+"/api/v1/operators/op-17/calls", strings.NewReader(`{"number":"555-3333","crm_ref":"order-9"}`))
+	req.Header.Set("Authorization", "Bearer "+key.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"tabs":2`) {
+		t.Fatalf("click-to-call: %d %s", resp.StatusCode, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		answered := 0
+		for _, tab := range tabs {
+			if browsertest.Eval[bool](tab, `document.querySelector("#call-state").dataset.state === "answered"`) {
+				answered++
+			}
+		}
+		if answered == 1 {
+			break
+		}
+		if answered > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d tabs in a call, want exactly 1", answered)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	calls, _ := ta.store.ListCalls(context.Background(), store.CallFilter{})
+	if len(calls) != 1 || calls[0].Number != "5553333" || calls[0].CRMRef != "order-9" || calls[0].OperatorID != "op-17" {
+		t.Fatalf("calls %+v", calls)
+	}
+	// Without any tab the CRM is told the operator is offline.
+	req, _ = http.NewRequest(http.MethodPost, ta.base+"/api/v1/operators/nobody/calls", strings.NewReader(`{"number":"5553333"}`))
+	req.Header.Set("Authorization", "Bearer "+key.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusConflict {
+		t.Fatalf("offline operator: %v %v", resp, err)
 	}
 }

@@ -104,4 +104,3 @@ func TestTwoControllersShareRedis(t *testing.T) {
 		t.Fatal("metrics must report redis down")
 	}
 }
-

@@ -151,15 +151,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			log.Warn("reconcile after ARI reconnect failed", "err", err)
 		}
 	}
+	requests := softphone.NewRequests(time.Minute, a.agents.Notify, a.agents.Tabs)
 	softphone.New(a.signaling, softphone.Deps{Engine: a.media, Calls: a.calls, Router: a.router, Agents: a.agents,
-		Tasks: st, TaskEvents: ev, Log: log.With("component", "softphone")})
+		Tasks: st, TaskEvents: ev, Requests: requests, Log: log.With("component", "softphone")})
 	deps := server.Deps{DB: st, Metrics: a.metrics, Log: log, Websocket: a.signaling, Version: version, ARI: a.ari.State}
 	if a.redis != nil {
 		deps.Redis = a.redis.State
 	}
 	a.http = server.New(deps)
 	registerUI(a.http.Echo)
-	api.Register(a.http.Echo, api.Deps{Calls: st, Operators: st, Presence: pres, Keys: apikeys.NewManager(st), Log: log.With("component", "api")})
+	api.Register(a.http.Echo, api.Deps{Calls: st, Operators: st, Presence: pres, Keys: apikeys.NewManager(st),
+		Targets: st, Tasks: st, TaskEvents: ev, ClickToCall: requests, Log: log.With("component", "api")})
 	if err := a.http.Listen(cfg.HTTP.Listen); err != nil {
 		a.close()
 		return nil, err

@@ -253,6 +253,16 @@ func (r *Registry) NotifyExcept(operatorID, exceptSession, event string, data an
 	}
 }
 
+// Tabs is how many softphone tabs the operator has open.
+func (r *Registry) Tabs(operatorID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a := r.agents[operatorID]; a != nil {
+		return len(a.tabs)
+	}
+	return 0
+}
+
 // Snapshot lists every online operator's state, for monitoring.
 func (r *Registry) Snapshot() map[string]string {
 	r.mu.Lock()

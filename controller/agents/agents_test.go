@@ -70,6 +70,9 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("away operator reserved")
 	}
 	r.SetAway("bob", false)
+	if r.Tabs("bob") != 1 || r.Tabs("nobody") != 0 {
+		t.Fatalf("tabs: %d", r.Tabs("bob"))
+	}
 	r.Leave("bob", "s2")
 	if s, _ := r.State("bob"); s != Offline {
 		t.Fatalf("bob after leaving: %s", s)

@@ -51,20 +51,25 @@ type KeyVerifier interface {
 	Verify(ctx context.Context, key string) (apikeys.Key, error)
 }
 
-// Deps are what the API serves from.
+// Deps are what the API serves from. Targets, Tasks and ClickToCall may be
+// nil: their endpoints then answer 501 not_implemented.
 type Deps struct {
-	Calls     CallStore
-	Operators OperatorStore
-	Presence  Presence
-	Keys      KeyVerifier
-	Log       *slog.Logger
+	Calls       CallStore
+	Operators   OperatorStore
+	Presence    Presence
+	Keys        KeyVerifier
+	Targets     TargetStore
+	Tasks       TaskStore
+	TaskEvents  TaskEvents // optional: told of tasks closed through the API
+	ClickToCall ClickToCall
+	Log         *slog.Logger
 }
 
 type handlers struct{ Deps }
 
 // Register mounts the API on e and returns the authenticated /api/v1 group,
-// so that later endpoints (callback tasks, routing targets) join it with the
-// same authentication and error format; add them to openapi.json too.
+// so that later endpoints join it with the same authentication and error
+// format; add them to openapi.json too.
 func Register(e *echo.Echo, d Deps) *echo.Group {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -86,6 +91,13 @@ func Register(e *echo.Echo, d Deps) *echo.Group {
 	g.GET("/calls", h.listCalls)
 	g.GET("/calls/:id", h.getCall)
 	g.GET("/operators", h.listOperators)
+	g.POST("/operators/:id/calls", h.requestCall)
+	g.GET("/targets", h.listTargets)
+	g.GET("/targets/:id", h.getTarget)
+	g.PUT("/targets/:id", h.putTarget)
+	g.DELETE("/targets/:id", h.deleteTarget)
+	g.GET("/tasks", h.listTasks)
+	g.POST("/tasks/:id/close", h.closeTask)
 	return g
 }
 
@@ -103,6 +115,14 @@ type ErrorDetail struct {
 
 func writeError(c echo.Context, status int, code, msg string, fields map[string]string) error {
 	return c.JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg, Fields: fields}})
+}
+
+func validationFailed(c echo.Context, msg string, fields map[string]string) error {
+	return writeError(c, http.StatusUnprocessableEntity, "validation_failed", msg, fields)
+}
+
+func notImplemented(c echo.Context, what string) error {
+	return writeError(c, http.StatusNotImplemented, "not_implemented", what+" is not available on this server", nil)
 }
 
 func (h *handlers) internal(c echo.Context, what string, err error) error {

@@ -31,6 +31,8 @@ type fixture struct {
 	pres   *presence.Memory
 	t0     time.Time
 	callID []string // newest first
+	c2c    *fakeClickToCall
+	taskEv *recordedTaskEvents
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -48,7 +50,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.key = secret.Reveal()
-	Register(f.e, Deps{Calls: st, Operators: st, Presence: f.pres, Keys: f.keys})
+	f.c2c, f.taskEv = &fakeClickToCall{tabs: 2}, &recordedTaskEvents{}
+	Register(f.e, Deps{Calls: st, Operators: st, Presence: f.pres, Keys: f.keys, Targets: st, Tasks: st,
+		TaskEvents: f.taskEv, ClickToCall: f.c2c})
 	// 7 calls of op-1, a minute apart, and one of op-2.
 	for i := range 7 {
 		at := f.t0.Add(time.Duration(i) * time.Minute)
@@ -111,20 +115,27 @@ func TestAuthFailures(t *testing.T) {
 			if tc.name == "wrong secret" && strings.HasSuffix(f.key, "0") {
 				tc.auth = "Bearer " + f.key[:len(f.key)-1] + "1"
 			}
-			for _, path := range []string{"/api/v1/calls", "/api/v1/calls/call-1", "/api/v1/operators", "/api/v1/nope"} {
-				rec, body := f.do(t, path, tc.auth)
+			for _, route := range everyRoute {
+				method, path, _ := strings.Cut(route, " ")
+				rec, body := f.send(t, method, path, tc.auth, validBody(route))
 				if rec.Code != http.StatusUnauthorized {
-					t.Fatalf("%s: status %d; want 401", path, rec.Code)
+					t.Fatalf("%s: status %d; want 401", route, rec.Code)
 				}
 				want := map[string]any{"error": map[string]any{"code": "unauthorized", "message": "a valid API key is required"}}
 				if !reflect.DeepEqual(body, want) {
-					t.Fatalf("%s: body %v; want %v (no detail)", path, body, want)
+					t.Fatalf("%s: body %v; want %v (no detail)", route, body, want)
 				}
 				if rec.Header().Get("WWW-Authenticate") == "" {
-					t.Fatalf("%s: no WWW-Authenticate", path)
+					t.Fatalf("%s: no WWW-Authenticate", route)
 				}
 			}
 		})
+	}
+	if len(f.c2c.requests) != 0 || len(f.taskEv.closed) != 0 {
+		t.Fatalf("unauthenticated requests had effects: %v %v", f.c2c.requests, f.taskEv.closed)
+	}
+	if all, _ := f.st.ListRoutingTargets(ctx); len(all) != 0 {
+		t.Fatalf("unauthenticated PUT stored %v", all)
 	}
 	rec, _ := f.do(t, "/api/v1/calls", "bearer "+f.key)
 	if rec.Code != http.StatusOK {

@@ -69,6 +69,7 @@ type Deps struct {
 	Agents     Agents
 	Tasks      Tasks
 	TaskEvents TaskEvents
+	Requests   *Requests // click-to-call requests; nil: none
 	Log        *slog.Logger
 }
 
@@ -80,6 +81,7 @@ type Service struct {
 	agents Agents
 	tasks  Tasks
 	taskEv TaskEvents
+	reqs   *Requests
 	log    *slog.Logger
 
 	mu    sync.Mutex
@@ -89,7 +91,7 @@ type Service struct {
 // New creates the service and registers its methods on srv.
 func New(srv *signaling.Server, d Deps) *Service {
 	s := &Service{engine: d.Engine, calls: d.Calls, router: d.Router, agents: d.Agents, tasks: d.Tasks, taskEv: d.TaskEvents,
-		log: d.Log, media: map[*signaling.Conn]*webrtc.Session{}}
+		reqs: d.Requests, log: d.Log, media: map[*signaling.Conn]*webrtc.Session{}}
 	srv.Handle("media.offer", s.mediaOffer)
 	srv.Handle("call", s.call)
 	srv.Handle("hangup", s.hangup)
@@ -182,8 +184,9 @@ func (s *Service) mediaOffer(ctx context.Context, conn *signaling.Conn, params j
 
 func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
 	var p struct {
-		Number string `json:"number"`
-		CRMRef string `json:"crm_ref"`
+		Number    string `json:"number"`
+		CRMRef    string `json:"crm_ref"`
+		RequestID string `json:"request_id"`
 	}
 	if err := decode(params, &p); err != nil {
 		return nil, err
@@ -195,6 +198,17 @@ func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.Ra
 		return nil, signaling.Errf("no_media", "send media.offer before calling")
 	}
 	sess := conn.Session()
+	if p.RequestID != "" {
+		// A click-to-call: the first tab takes it, and the CRM's number is dialled.
+		if s.reqs == nil {
+			return nil, signaling.Errf("request_taken", "no such call request")
+		}
+		req, ok := s.reqs.take(sess.Identity.OperatorID, p.RequestID)
+		if !ok {
+			return nil, signaling.Errf("request_taken", "the call request was taken by another tab or has expired")
+		}
+		p.Number, p.CRMRef = req.number, req.crmRef
+	}
 	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
 	s.agents.StartCall(op.ID) // no inbound offers while dialling out
 	c, err := s.calls.Dial(ctx, op, mediaSession{m}, conn, p.Number, p.CRMRef)

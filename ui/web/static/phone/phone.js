@@ -215,6 +215,7 @@ async function login(token) {
   p.addEventListener('offer_withdrawn', renderOffers);
   p.addEventListener('presence', renderPresence);
   p.addEventListener('tasks_changed', refreshTasks);
+  p.addEventListener('call_request', onCallRequest);
   p.addEventListener('state', (ev) => { if (ev.detail.state === 'online') refreshTasks(); }); // after a reconnect
   setConn(p.state);
   renderPresence();
@@ -269,6 +270,20 @@ function pressKey(key) {
     sendDtmf(key);
   } else if (el.number.value.length < 32) {
     el.number.value += key;
+  }
+}
+
+// ---- click-to-call from the CRM ----
+// The CRM asked this operator to call a number: dial it unless a call is already running. Every tab of the
+// operator gets the request; the server lets only the first one dial, so the others stay quiet.
+async function onCallRequest(ev) {
+  const req = ev.detail;
+  if (!phone || [...phone.calls.values()].some((c) => !c.ended)) return;
+  el.number.value = req.number;
+  try {
+    await phone.call(req.number, { crmRef: req.crmRef, requestId: req.requestId });
+  } catch (err) {
+    if (err.code !== 'request_taken') showError(err.code || 'internal', err.message);
   }
 }
 

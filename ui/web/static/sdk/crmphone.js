@@ -358,6 +358,11 @@ export class Phone extends EventTarget {
       this._setPresence(data.state, data.until);
     } else if (name === 'tasks.changed') {
       this.dispatchEvent(new CustomEvent('tasks_changed', { detail: {} }));
+    } else if (name === 'call.request') {
+      // Click-to-call: the CRM asks this operator to dial. Every tab hears it;
+      // the server places only the first call carrying the request id.
+      this.dispatchEvent(new CustomEvent('call_request', { detail: {
+        requestId: String(data.request_id || ''), number: String(data.number || ''), crmRef: String(data.crm_ref || '') } }));
     } else {
       this._log('debug', 'unknown event ' + name);
     }
@@ -620,7 +625,9 @@ export class Phone extends EventTarget {
   /**
    * Starts a call. Resolves with the Call once the server has accepted it; progress follows as 'call'
    * events and on the Call. Rejects with CrmPhoneError ('invalid_number' before anything is sent).
-   * @param {string} number @param {{crmRef?: string}} [opts] @returns {Promise<Call>}
+   * For a click-to-call, pass the call_request event's requestId: the server then dials the number the CRM
+   * asked for, and only for the first tab to answer the request ('request_taken' for the others).
+   * @param {string} number @param {{crmRef?: string, requestId?: string}} [opts] @returns {Promise<Call>}
    */
   async call(number, opts = {}) {
     number = typeof number === 'string' ? number.trim() : '';
@@ -629,6 +636,7 @@ export class Phone extends EventTarget {
     }
     const params = { number };
     if (opts.crmRef) params.crm_ref = String(opts.crmRef);
+    if (opts.requestId) params.request_id = String(opts.requestId);
     const res = await this._request('call', params);
     let call = this.calls.get(res.call_id);
     if (!call) {
