@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,45 @@ func waitSimEmpty(t *testing.T, sim *aritest.Server) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the simulator still holds channels %v bridges %v", sim.Channels(), sim.Bridges())
 		}
+	}
+}
+
+// TestBrowserOutboundCallRealAsterisk is the browser test against a real
+// Asterisk with asterisk-conf installed: the far end is the self-test echo
+// extension 9901, so the browser must hear its own 440 Hz tone come back.
+func TestBrowserOutboundCallRealAsterisk(t *testing.T) {
+	url := os.Getenv("CRMPHONE_TEST_ARI_URL")
+	if url == "" {
+		t.Skip("set CRMPHONE_TEST_ARI_URL, CRMPHONE_TEST_ARI_USER and CRMPHONE_TEST_ARI_PASSWORD to run against a real Asterisk (asterisk-conf installed)")
+	}
+	cfg := testConfig(t)
+	port := freePort(t)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg.HTTP.AllowedOrigins = []string{origin}
+	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = url, os.Getenv("CRMPHONE_TEST_ARI_USER"), os.Getenv("CRMPHONE_TEST_ARI_PASSWORD")
+	ta := startApp(t, cfg)
+	for deadline := time.Now().Add(10 * time.Second); !ta.ari.State().Connected; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ARI not connected: %+v", ta.ari.State())
+		}
+	}
+	b := browsertest.New(t, browsertest.Options{MicToneHz: 440})
+	tab := b.NewTab(t)
+	tab.Open(origin + "/phone/")
+	tab.Type("#token", mintV2(t, func(c *tokens.Claims) { c.DialPatterns = nil }))
+	tab.Press(browsertest.Enter)
+	tab.WaitFor(`window.crmphone.phone?.peerConnection?.connectionState === "connected"`, "the media path")
+	tab.Type("#number", "9901")
+	tab.Press(browsertest.Enter)
+	tab.WaitFor(`document.querySelector("#call-state").dataset.state === "answered"`, "answered")
+	if hz := remoteToneHz(t, tab); math.Abs(hz-440) > 25 {
+		t.Fatalf("the echo returned %.0f Hz, want the browser's own 440 Hz", hz)
+	}
+	tab.Press(browsertest.Escape)
+	tab.WaitFor(`document.querySelector("#call-state").dataset.state === "ended"`, "ended")
+	calls, _ := ta.store.ListCalls(context.Background(), store.CallFilter{})
+	if len(calls) != 1 || calls[0].Cause != "local_hangup" || calls[0].AnsweredAt == nil {
+		t.Fatalf("records %+v", calls)
 	}
 }
