@@ -43,6 +43,7 @@ type Store interface {
 // Agents is who takes calls; *agents.Registry satisfies it.
 type Agents interface {
 	Candidates(members []string) []string
+	State(operatorID string) (string, time.Time)
 	Reserve(operatorID string) bool
 	Release(operatorID string)
 	StartCall(operatorID string)

@@ -369,3 +369,42 @@ func TestLongestIdleOffersOneAtATime(t *testing.T) {
 		t.Fatal("ann may not reject an offer she no longer has")
 	}
 }
+
+// Two calls at once: each is offered on its own, an operator never rings for
+// two, and the second caller waits until an operator is free.
+func TestConcurrentCallsWaitForAFreeOperator(t *testing.T) {
+	e := newEnv(t)
+	ann, bob := e.operator(t, "ann"), e.operator(t, "bob")
+	e.target(t, store.RoutingTarget{ID: "sales", Members: []string{"ann", "bob"}, RingTimeoutS: 20})
+	e.inject(t, "sales", aritest.FarEnd{})
+	first := offerOf(t, ann.wait(t, "call.offer"))["call_id"].(string)
+	offerOf(t, bob.wait(t, "call.offer"))
+	e.inject(t, "sales", aritest.FarEnd{})
+	time.Sleep(1500 * time.Millisecond) // a recheck has happened: still nobody is free
+	if ann.count("call.offer") != 1 || bob.count("call.offer") != 1 {
+		t.Fatalf("an operator rang for two calls: ann %d bob %d", ann.count("call.offer"), bob.count("call.offer"))
+	}
+	e.events.mu.Lock()
+	m := append([]string(nil), e.events.missed...)
+	e.events.mu.Unlock()
+	if len(m) != 0 {
+		t.Fatalf("the second caller was given up while operators were busy: %v", m)
+	}
+	if _, err := e.router.Answer(context.Background(), calls.Operator{ID: "ann", SessionID: "s-ann"}, &callstest.Media{}, ann, first); err != nil {
+		t.Fatal(err)
+	}
+	// bob is released from the first call and offered the second.
+	second := offerOf(t, bob.wait(t, "call.offer"))["call_id"].(string)
+	if second == first {
+		t.Fatal("bob was offered the first call again")
+	}
+	if _, err := e.router.Answer(context.Background(), calls.Operator{ID: "bob", SessionID: "s-bob"}, &callstest.Media{}, bob, second); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.agents.State("ann"); s != agents.OnCall {
+		t.Fatalf("ann is %s", s)
+	}
+	if s, _ := e.agents.State("bob"); s != agents.OnCall {
+		t.Fatalf("bob is %s", s)
+	}
+}

@@ -166,10 +166,12 @@ func (o *offer) run(targetID string) {
 	} else {
 		started = offerAll()
 	}
-	if !started {
+	if !started && !o.anyMemberOnline() {
 		o.missed(MissedNobodyAvailable)
 		return
 	}
+	// Members are online but busy (on a call, ringing for another caller,
+	// wrap-up): the caller keeps ringing until one is free or the timeout.
 	ringTimeout := time.Duration(max(t.RingTimeoutS, 1)) * time.Second
 	deadline := time.NewTimer(ringTimeout)
 	defer deadline.Stop()
@@ -178,6 +180,8 @@ func (o *offer) run(targetID string) {
 	defer member.Stop()
 	if !sequential {
 		member.Stop()
+	} else if !started {
+		member.Reset(time.Second) // nobody free yet: look again shortly
 	}
 	recheck := time.NewTicker(time.Second) // ring_all: operators who became available meanwhile
 	defer recheck.Stop()
@@ -247,6 +251,15 @@ func (o *offer) run(targetID string) {
 			}
 		}
 	}
+}
+
+func (o *offer) anyMemberOnline() bool {
+	for _, id := range o.target.Members {
+		if st, _ := o.r.agents.State(id); st != "offline" {
+			return true
+		}
+	}
+	return false
 }
 
 func chanOf(ev ari.Event) string {
