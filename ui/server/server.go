@@ -29,7 +29,7 @@ type Pinger interface {
 type LinkState struct {
 	Configured bool      `json:"configured"`
 	Connected  bool      `json:"connected"`
-	Since      time.Time `json:"since,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
 }
 
