@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/config"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/tokens"
 	"github.com/crmphone/crmphone/ui/web/browsertest"
@@ -41,6 +42,29 @@ func onlyCodecJS(name string) string {
 })()`
 }
 
+// startSimApp starts the controller on a fixed free port (browsers need the
+// origin in http.allowed_origins) in front of the ARI simulator, and waits
+// for the ARI link. mutate adjusts the configuration first.
+func startSimApp(t *testing.T, sim *aritest.Server, mutate func(*config.Config)) (*testApp, string) {
+	t.Helper()
+	cfg := testConfig(t)
+	port := freePort(t)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg.HTTP.AllowedOrigins = []string{origin}
+	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	ta := startApp(t, cfg)
+	for deadline := time.Now().Add(5 * time.Second); !ta.ari.State().Connected; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("ARI not connected")
+		}
+	}
+	return ta, origin
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,18 +91,7 @@ func browserOutboundCall(t *testing.T, codec string) {
 	sim.SetFarEnd("5551002", aritest.FarEnd{Outcome: aritest.Answer, AnswerAfter: 100 * time.Millisecond,
 		Media: aritest.Tone{Frequency: 1000}, HangupAfter: 8 * time.Second})
 
-	cfg := testConfig(t)
-	port := freePort(t)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg.HTTP.AllowedOrigins = []string{origin}
-	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
-	ta := startApp(t, cfg)
-	for deadline := time.Now().Add(5 * time.Second); !ta.ari.State().Connected; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("ARI not connected")
-		}
-	}
+	ta, origin := startSimApp(t, sim, nil)
 
 	b := browsertest.New(t, browsertest.Options{MicToneHz: 440})
 	tab := b.NewTab(t)

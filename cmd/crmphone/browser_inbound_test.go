@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmphone/crmphone/ari/aritest"
 	"github.com/crmphone/crmphone/controller/apikeys"
+	"github.com/crmphone/crmphone/controller/config"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/tokens"
 	"github.com/crmphone/crmphone/ui/web/browsertest"
@@ -31,20 +32,10 @@ func TestBrowserInboundCall(t *testing.T) {
 	defer crm.Close()
 	hooks := newHookReceiver(t)
 
-	cfg := testConfig(t)
-	port := freePort(t)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg.HTTP.AllowedOrigins = []string{origin}
-	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
-	cfg.CRM.LookupURL = crm.URL + "/lookup?phone={number}"
-	cfg.Webhooks.URL, cfg.Webhooks.Secret = hooks.url, hooks.secret
-	ta := startApp(t, cfg)
-	for deadline := time.Now().Add(5 * time.Second); !ta.ari.State().Connected; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("ARI not connected")
-		}
-	}
+	ta, origin := startSimApp(t, sim, func(c *config.Config) {
+		c.CRM.LookupURL = crm.URL + "/lookup?phone={number}"
+		c.Webhooks.URL, c.Webhooks.Secret = hooks.url, hooks.secret
+	})
 	if err := ta.store.PutRoutingTarget(context.Background(), store.RoutingTarget{ID: "sales", Members: []string{"ann", "bob"},
 		Strategy: "ring_all", RingTimeoutS: 30, MemberTimeoutS: 15, OnNoAnswer: "continue"}); err != nil {
 		t.Fatal(err)
@@ -136,13 +127,7 @@ func TestBrowserClickToCall(t *testing.T) {
 	sim := aritest.New(t)
 	defer sim.Close()
 	sim.SetFarEnd("5553333", aritest.FarEnd{Outcome: aritest.Answer, AnswerAfter: 100 * time.Millisecond, Media: aritest.Tone{Frequency: 1000}})
-	cfg := testConfig(t)
-	port := freePort(t)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg.HTTP.AllowedOrigins = []string{origin}
-	cfg.ARI.URL, cfg.ARI.Username, cfg.ARI.Password = sim.URL(), sim.Username(), sim.Password()
-	ta := startApp(t, cfg)
+	ta, origin := startSimApp(t, sim, nil)
 	_, key, err := apikeys.NewManager(ta.store).Create(context.Background(), "crm")
 	if err != nil {
 		t.Fatal(err)
