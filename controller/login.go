@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/metrics"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 )
 
@@ -40,7 +40,7 @@ type TokenVerifier interface {
 type Presence interface {
 	Join(ctx context.Context, operatorID, displayName, sessionID string) (int, error)
 	Leave(ctx context.Context, operatorID, sessionID string) (int, error)
-	Online(ctx context.Context) ([]presence.Entry, error)
+	Online(ctx context.Context) ([]agents.Entry, error)
 }
 
 // Store is the persistence the login flow needs.
@@ -143,7 +143,7 @@ func (o *Operators) Logout(ctx context.Context, sess *Session) {
 }
 
 // Online lists online operators.
-func (o *Operators) Online(ctx context.Context) ([]presence.Entry, error) {
+func (o *Operators) Online(ctx context.Context) ([]agents.Entry, error) {
 	return o.presence.Online(ctx)
 }
 

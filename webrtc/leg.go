@@ -119,9 +119,6 @@ func (l *Leg) SetRemote(addr *net.UDPAddr) error {
 // rather than a stream that stops (which some bridges and carriers treat as a dead call).
 func (l *Leg) SetMuted(muted bool) { l.muted.Store(muted) }
 
-// Muted reports whether the leg is muted.
-func (l *Leg) Muted() bool { return l.muted.Load() }
-
 // sendToAsterisk relays one browser packet; called by the session's track reader goroutine.
 func (l *Leg) sendToAsterisk(pkt []byte) {
 	remote := l.remote.Load()

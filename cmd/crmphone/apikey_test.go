@@ -13,8 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/apikeys"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/ui/api"
 )
@@ -48,7 +48,7 @@ func TestAPIKeyCommand(t *testing.T) {
 	}
 	defer st.Close()
 	e := echo.New()
-	api.Register(e, api.Deps{Calls: st, Operators: st, Presence: presence.NewMemory(), Keys: apikeys.NewManager(st)})
+	api.Register(e, api.Deps{Calls: st, Operators: st, Presence: agents.New(0), Keys: apikeys.NewManager(st)})
 	status := func() int {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/operators", nil)
 		req.Header.Set("Authorization", "Bearer "+key)

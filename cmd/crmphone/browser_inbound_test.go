@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmphone/crmphone/ari/aritest"
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/apikeys"
 	"github.com/crmphone/crmphone/controller/config"
 	"github.com/crmphone/crmphone/controller/store"
@@ -56,7 +57,7 @@ func TestBrowserInboundCall(t *testing.T) {
 	// Media state reaches the agents registry asynchronously.
 	for deadline := time.Now().Add(5 * time.Second); len(ta.agents.Candidates([]string{"ann", "bob"})) != 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("operators not available: %v", ta.agents.Snapshot())
+			t.Fatalf("operators not available: %v", onlineOf(ta))
 		}
 	}
 
@@ -182,4 +183,9 @@ func TestBrowserClickToCall(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusConflict {
 		t.Fatalf("offline operator: %v %v", resp, err)
 	}
+}
+
+func onlineOf(ta *testApp) []agents.Entry {
+	online, _ := ta.agents.Online(context.Background())
+	return online
 }

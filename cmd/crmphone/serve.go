@@ -20,7 +20,6 @@ import (
 	"github.com/crmphone/crmphone/controller/inbound"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/metrics"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/controller/webhooks"
 	"github.com/crmphone/crmphone/ui/api"
@@ -110,8 +109,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			return nil, &config.Error{Key: "webhooks", Reason: err.Error()}
 		}
 	}
-	pres := presence.NewMemory()
-	a.operators = controller.NewOperators(verifier, st, pres, a.metrics, log)
+	a.agents = agents.New(cfg.Inbound.WrapUp)
+	a.operators = controller.NewOperators(verifier, st, a.agents, a.metrics, log)
 	iceServers := make([]webrtc.ICEServer, 0, len(cfg.Media.ICEServers))
 	for _, is := range cfg.Media.ICEServers {
 		iceServers = append(iceServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
@@ -133,7 +132,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close()
 		return nil, err
 	}
-	a.agents = agents.New(cfg.Inbound.WrapUp)
 	ev := &domainEvents{outbox: a.outbox, agents: a.agents, store: st, log: log}
 	a.calls = calls.NewManager(calls.Config{
 		Endpoint: cfg.Calls.Endpoint, RingTimeout: cfg.Calls.RingTimeout,
@@ -160,7 +158,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	a.http = server.New(deps)
 	registerUI(a.http.Echo)
-	api.Register(a.http.Echo, api.Deps{Calls: st, Operators: st, Presence: pres, Keys: apikeys.NewManager(st),
+	api.Register(a.http.Echo, api.Deps{Calls: st, Operators: st, Presence: a.agents, Keys: apikeys.NewManager(st),
 		Targets: st, Tasks: st, TaskEvents: ev, ClickToCall: requests, Log: log.With("component", "api")})
 	if err := a.http.Listen(cfg.HTTP.Listen); err != nil {
 		a.close()

@@ -1,11 +1,12 @@
-// Package agents tracks operators as call takers: which tabs they have open
-// with a working media path, and their availability (available, ringing, on
-// call, wrap-up, away). Inbound routing offers calls only to available
-// operators; the longest-idle strategy orders them by how long they have been
-// available.
+// Package agents is the one registry of operators online on this
+// controller: their logged-in sessions (softphone tabs), which tabs have a
+// working media path, and their availability (available, ringing, on call,
+// wrap-up, away). Login puts a session online; inbound routing offers calls
+// only to available operators, longest idle first for that strategy.
 package agents
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -37,14 +38,16 @@ type Registry struct {
 }
 
 type agent struct {
-	id        string
-	state     string
-	until     time.Time // end of wrap-up
-	idleSince time.Time // when the operator last became available
-	tabs      map[string]Tab
-	media     map[string]bool // tabs with a media path
-	timer     *time.Timer
-	offers    int // offers currently ringing this operator
+	id          string
+	displayName string
+	online      time.Time // since when
+	state       string
+	until       time.Time       // end of wrap-up
+	idleSince   time.Time       // when the operator last became available
+	tabs        map[string]Tab  // by session id; nil until the softphone attaches it
+	media       map[string]bool // tabs with a media path
+	timer       *time.Timer
+	offers      int // offers currently ringing this operator
 }
 
 // New returns a registry; after a call an operator stays in wrap-up for wrapUp.
@@ -52,26 +55,57 @@ func New(wrapUp time.Duration) *Registry {
 	return &Registry{wrapUp: wrapUp, now: time.Now, agents: map[string]*agent{}}
 }
 
-// Join adds a tab; a new operator starts available.
-func (r *Registry) Join(operatorID, sessionID string, tab Tab) {
+// Entry is one online operator.
+type Entry struct {
+	OperatorID  string    `json:"operator_id"`
+	DisplayName string    `json:"display_name"`
+	Sessions    int       `json:"sessions"`
+	Since       time.Time `json:"since"`
+	State       string    `json:"state"`
+}
+
+// Join puts a logged-in session of the operator online and returns how many
+// sessions the operator has; a new operator starts available.
+func (r *Registry) Join(_ context.Context, operatorID, displayName, sessionID string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.agents[operatorID]
 	if a == nil {
-		a = &agent{id: operatorID, state: Available, idleSince: r.now(), tabs: map[string]Tab{}, media: map[string]bool{}}
+		now := r.now()
+		a = &agent{id: operatorID, state: Available, online: now, idleSince: now, tabs: map[string]Tab{}, media: map[string]bool{}}
 		r.agents[operatorID] = a
 	}
-	a.tabs[sessionID] = tab
-	r.publishLocked(a)
+	a.displayName = displayName
+	if _, ok := a.tabs[sessionID]; !ok {
+		a.tabs[sessionID] = nil
+	}
+	return len(a.tabs), nil
 }
 
-// Leave removes a tab; the operator goes offline with the last one.
-func (r *Registry) Leave(operatorID, sessionID string) {
+// AttachTab gives a joined session the way to reach its browser tab, and
+// tells the tab the operator's state.
+func (r *Registry) AttachTab(operatorID, sessionID string, tab Tab) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.agents[operatorID]
 	if a == nil {
 		return
+	}
+	if _, joined := a.tabs[sessionID]; !joined {
+		return
+	}
+	a.tabs[sessionID] = tab
+	r.publishLocked(a)
+}
+
+// Leave takes a session offline; the operator goes offline with the last
+// one. It returns the sessions left.
+func (r *Registry) Leave(_ context.Context, operatorID, sessionID string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.agents[operatorID]
+	if a == nil {
+		return 0, nil
 	}
 	delete(a.tabs, sessionID)
 	delete(a.media, sessionID)
@@ -81,6 +115,33 @@ func (r *Registry) Leave(operatorID, sessionID string) {
 		}
 		delete(r.agents, operatorID)
 	}
+	return len(a.tabs), nil
+}
+
+// Online lists online operators ordered by id.
+func (r *Registry) Online(_ context.Context) ([]Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Entry, 0, len(r.agents))
+	for _, a := range r.agents {
+		out = append(out, a.entry())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OperatorID < out[j].OperatorID })
+	return out, nil
+}
+
+// Get returns one operator's entry; ok is false when offline.
+func (r *Registry) Get(_ context.Context, operatorID string) (Entry, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a := r.agents[operatorID]; a != nil {
+		return a.entry(), true, nil
+	}
+	return Entry{}, false, nil
+}
+
+func (a *agent) entry() Entry {
+	return Entry{OperatorID: a.id, DisplayName: a.displayName, Sessions: len(a.tabs), Since: a.online, State: a.state}
 }
 
 // SetMedia records whether the tab has a working media path.
@@ -227,7 +288,9 @@ func (r *Registry) publishLocked(a *agent) {
 		data["until"] = a.until.UnixMilli()
 	}
 	for _, t := range a.tabs {
-		t.Notify("presence", data)
+		if t != nil {
+			t.Notify("presence", data)
+		}
 	}
 }
 
@@ -242,7 +305,7 @@ func (r *Registry) NotifyExcept(operatorID, exceptSession, event string, data an
 	var tabs []Tab
 	if a := r.agents[operatorID]; a != nil {
 		for sid, t := range a.tabs {
-			if sid != exceptSession {
+			if sid != exceptSession && t != nil {
 				tabs = append(tabs, t)
 			}
 		}
@@ -261,17 +324,6 @@ func (r *Registry) Tabs(operatorID string) int {
 		return len(a.tabs)
 	}
 	return 0
-}
-
-// Snapshot lists every online operator's state, for monitoring.
-func (r *Registry) Snapshot() map[string]string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make(map[string]string, len(r.agents))
-	for id, a := range r.agents {
-		out[id] = a.state
-	}
-	return out
 }
 
 // Close stops wrap-up timers.

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"testing"
@@ -27,9 +28,11 @@ func TestLifecycle(t *testing.T) {
 	clock := time.Unix(1000, 0)
 	r.now = func() time.Time { return clock }
 	a1, a2 := &tab{}, &tab{}
-	r.Join("ann", "s1", a1)
+	r.Join(context.Background(), "ann", "Ann", "s1")
+	r.AttachTab("ann", "s1", a1)
 	clock = clock.Add(time.Second)
-	r.Join("bob", "s2", a2)
+	r.Join(context.Background(), "bob", "Bob", "s2")
+	r.AttachTab("bob", "s2", a2)
 	if c := r.Candidates([]string{"ann", "bob"}); len(c) != 0 {
 		t.Fatalf("operators without media are not candidates: %v", c)
 	}
@@ -73,7 +76,7 @@ func TestLifecycle(t *testing.T) {
 	if r.Tabs("bob") != 1 || r.Tabs("nobody") != 0 {
 		t.Fatalf("tabs: %d", r.Tabs("bob"))
 	}
-	r.Leave("bob", "s2")
+	r.Leave(context.Background(), "bob", "s2")
 	if s, _ := r.State("bob"); s != Offline {
 		t.Fatalf("bob after leaving: %s", s)
 	}
@@ -82,5 +85,53 @@ func TestLifecycle(t *testing.T) {
 	want := []string{"presence:available", "presence:ringing", "presence:available", "presence:on_call", "presence:wrap_up", "presence:available"}
 	if !reflect.DeepEqual(a1.events, want) {
 		t.Fatalf("ann's tab saw %v, want %v", a1.events, want)
+	}
+}
+
+func TestSessionsAreCountedPerOperator(t *testing.T) {
+	ctx := context.Background()
+	r := New(0)
+	defer r.Close()
+	steps := []struct {
+		join    bool
+		op, s   string
+		want    int
+		wantOps int
+	}{
+		{true, "a", "s1", 1, 1},
+		{true, "a", "s2", 2, 1},
+		{true, "b", "s3", 1, 2},
+		{true, "a", "s2", 2, 2}, // the same session twice is one tab
+		{false, "a", "s1", 1, 2},
+		{false, "a", "s2", 0, 1},
+		{false, "a", "s2", 0, 1}, // leaving twice is harmless
+		{false, "b", "s3", 0, 0},
+	}
+	for i, st := range steps {
+		var n int
+		var err error
+		if st.join {
+			n, err = r.Join(ctx, st.op, "Name "+st.op, st.s)
+		} else {
+			n, err = r.Leave(ctx, st.op, st.s)
+		}
+		if err != nil || n != st.want {
+			t.Fatalf("step %d: sessions = %d, %v; want %d", i, n, err, st.want)
+		}
+		if online, _ := r.Online(ctx); len(online) != st.wantOps {
+			t.Fatalf("step %d: online = %v; want %d operators", i, online, st.wantOps)
+		}
+	}
+	if _, ok, _ := r.Get(ctx, "a"); ok {
+		t.Fatal("a should be offline")
+	}
+	// A session not joined by a login cannot be attached.
+	r.AttachTab("ghost", "s9", &tab{})
+	if online, _ := r.Online(ctx); len(online) != 0 {
+		t.Fatalf("attach without login put someone online: %v", online)
+	}
+	r.Join(ctx, "c", "Cat", "s4")
+	if e, ok, _ := r.Get(ctx, "c"); !ok || e.State != Available || e.DisplayName != "Cat" || e.Sessions != 1 {
+		t.Fatalf("entry %+v %v", e, ok)
 	}
 }

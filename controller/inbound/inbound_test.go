@@ -160,7 +160,8 @@ func (e *env) operator(t *testing.T, id string) *tab {
 		t.Fatal(err)
 	}
 	tb := newTab()
-	e.agents.Join(id, "s-"+id, tb)
+	e.agents.Join(context.Background(), id, id, "s-"+id)
+	e.agents.AttachTab(id, "s-"+id, tb)
 	e.agents.SetMedia(id, "s-"+id, true)
 	return tb
 }

@@ -62,6 +62,9 @@ func scanTarget(r scanner) (RoutingTarget, error) {
 	if err := json.Unmarshal([]byte(members), &t.Members); err != nil {
 		return RoutingTarget{}, fmt.Errorf("store: target %q members: %w", t.ID, err)
 	}
+	if t.Members == nil {
+		t.Members = []string{} // "members": [] in JSON, never null
+	}
 	t.CreatedAt, t.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 	return t, nil
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/apikeys"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 )
 
@@ -43,7 +43,7 @@ type OperatorStore interface {
 
 // Presence tells who is online now.
 type Presence interface {
-	Online(ctx context.Context) ([]presence.Entry, error)
+	Online(ctx context.Context) ([]agents.Entry, error)
 }
 
 // KeyVerifier checks API keys (apikeys.Manager).

@@ -17,8 +17,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/apikeys"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/controller/webhooks"
 )
@@ -28,7 +28,7 @@ type fixture struct {
 	st     *store.Store
 	keys   *apikeys.Manager
 	key    string // a valid key
-	pres   *presence.Memory
+	pres   *agents.Registry
 	t0     time.Time
 	callID []string // newest first
 	c2c    *fakeClickToCall
@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{e: echo.New(), st: st, keys: apikeys.NewManager(st), pres: presence.NewMemory(),
+	f := &fixture{e: echo.New(), st: st, keys: apikeys.NewManager(st), pres: agents.New(0),
 		t0: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	_, secret, err := f.keys.Create(ctx, "crm")
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,22 +44,8 @@ var (
 		"normal_unspecified", "interworking"} // ARI's DELETE /channels reasons
 )
 
-// RoutingTarget is a routing target as the API shows it.
-type RoutingTarget struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	Members          []string  `json:"members"`
-	Strategy         string    `json:"strategy"`
-	RingTimeoutS     int       `json:"ring_timeout_s"`
-	MemberTimeoutS   int       `json:"member_timeout_s"`
-	OnNoAnswer       string    `json:"on_no_answer"`
-	ContinueContext  string    `json:"continue_context,omitempty"`
-	ContinueExten    string    `json:"continue_exten,omitempty"`
-	ContinuePriority int       `json:"continue_priority,omitempty"`
-	HangupCause      string    `json:"hangup_cause,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
-}
+// RoutingTarget is a routing target as the API shows it: the stored one.
+type RoutingTarget = store.RoutingTarget
 
 // RoutingTargetList is the answer of GET /targets.
 type RoutingTargetList struct {
@@ -83,12 +68,10 @@ type targetInput struct {
 	HangupCause      string   `json:"hangup_cause"`
 }
 
+// targetOf shows times in UTC, like the rest of the API.
 func targetOf(t store.RoutingTarget) RoutingTarget {
-	members := append([]string{}, t.Members...)
-	return RoutingTarget{ID: t.ID, Name: t.Name, Members: members, Strategy: t.Strategy, RingTimeoutS: t.RingTimeoutS,
-		MemberTimeoutS: t.MemberTimeoutS, OnNoAnswer: t.OnNoAnswer, ContinueContext: t.ContinueContext,
-		ContinueExten: t.ContinueExten, ContinuePriority: t.ContinuePriority, HangupCause: t.HangupCause,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t
 }
 
 func oneOf(v string, allowed []string) string {

@@ -30,7 +30,6 @@ const (
 	CloseLoginFailed  = 4401 // the login was rejected; reconnect with a new token
 	CloseLoginTimeout = 4408 // no login within the configured time
 	CloseProtocol     = 4400 // the client broke the protocol (message before login...)
-	CloseReplaced     = 4409 // reserved: the session was replaced by another login
 )
 
 // Request is a message from the browser.

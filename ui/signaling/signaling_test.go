@@ -15,9 +15,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/crmphone/crmphone/controller"
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/metrics"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 )
 
@@ -48,7 +48,7 @@ func (fakeTokens) Code(err error) string {
 type harness struct {
 	srv      *Server
 	http     *httptest.Server
-	presence *presence.Memory
+	presence *agents.Registry
 	store    *store.Store
 	url      string
 }
@@ -59,7 +59,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr := presence.NewMemory()
+	pr := agents.New(0)
 	m := metrics.New()
 	ops := controller.NewOperators(fakeTokens{}, st, pr, m, logging.Discard())
 	cfg := Config{AllowedOrigins: []string{"https://crm.example.com"}, MaxMessageBytes: 1024, RatePerSecond: 5, Burst: 10, LoginTimeout: 2 * time.Second}
@@ -130,7 +130,7 @@ func login(token string) map[string]any {
 	return map[string]any{"v": 1, "id": "L1", "method": "login", "params": map[string]string{"token": token}}
 }
 
-func waitOnline(t *testing.T, p *presence.Memory, want int) []presence.Entry {
+func waitOnline(t *testing.T, p *agents.Registry, want int) []agents.Entry {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

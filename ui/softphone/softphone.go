@@ -40,8 +40,7 @@ type Router interface {
 
 // Agents tracks operators' availability; *agents.Registry satisfies it.
 type Agents interface {
-	Join(operatorID, sessionID string, tab agents.Tab)
-	Leave(operatorID, sessionID string)
+	AttachTab(operatorID, sessionID string, tab agents.Tab)
 	SetMedia(operatorID, sessionID string, ok bool)
 	SetAway(operatorID string, away bool) (string, bool)
 	StartCall(operatorID string)
@@ -108,13 +107,12 @@ func New(srv *signaling.Server, d Deps) *Service {
 		if prev != nil {
 			prev(conn, closed)
 		}
-		sess := conn.Session()
 		if closed {
-			s.closed(conn)
-			s.agents.Leave(sess.Identity.OperatorID, sess.ID)
+			s.closed(conn) // the login's Logout then takes the session offline
 			return
 		}
-		s.agents.Join(sess.Identity.OperatorID, sess.ID, conn)
+		sess := conn.Session()
+		s.agents.AttachTab(sess.Identity.OperatorID, sess.ID, conn)
 	}
 	return s
 }
@@ -191,27 +189,23 @@ func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.Ra
 	if err := decode(params, &p); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	m := s.media[conn]
-	s.mu.Unlock()
-	if m == nil {
-		return nil, signaling.Errf("no_media", "send media.offer before calling")
+	op, media, err := s.caller(conn)
+	if err != nil {
+		return nil, err
 	}
-	sess := conn.Session()
 	if p.RequestID != "" {
 		// A click-to-call: the first tab takes it, and the CRM's number is dialled.
 		if s.reqs == nil {
 			return nil, signaling.Errf("request_taken", "no such call request")
 		}
-		req, ok := s.reqs.take(sess.Identity.OperatorID, p.RequestID)
+		req, ok := s.reqs.take(op.ID, p.RequestID)
 		if !ok {
 			return nil, signaling.Errf("request_taken", "the call request was taken by another tab or has expired")
 		}
 		p.Number, p.CRMRef = req.number, req.crmRef
 	}
-	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
 	s.agents.StartCall(op.ID) // no inbound offers while dialling out
-	c, err := s.calls.Dial(ctx, op, mediaSession{m}, conn, p.Number, p.CRMRef)
+	c, err := s.calls.Dial(ctx, op, media, conn, p.Number, p.CRMRef)
 	if err != nil {
 		s.agents.EndCall(op.ID)
 		return nil, protocolError(err)
@@ -219,20 +213,29 @@ func (s *Service) call(ctx context.Context, conn *signaling.Conn, params json.Ra
 	return map[string]string{"call_id": c.ID()}, nil
 }
 
+// caller is the logged-in operator of conn with the tab's media path, which
+// a call needs before it starts or is answered.
+func (s *Service) caller(conn *signaling.Conn) (calls.Operator, calls.Media, error) {
+	s.mu.Lock()
+	m := s.media[conn]
+	s.mu.Unlock()
+	if m == nil {
+		return calls.Operator{}, nil, signaling.Errf("no_media", "send media.offer before calling or answering")
+	}
+	sess := conn.Session()
+	return calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}, mediaSession{m}, nil
+}
+
 func (s *Service) answer(ctx context.Context, conn *signaling.Conn, params json.RawMessage) (any, error) {
 	var p callParams
 	if err := decode(params, &p); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	m := s.media[conn]
-	s.mu.Unlock()
-	if m == nil {
-		return nil, signaling.Errf("no_media", "send media.offer before answering")
+	op, media, err := s.caller(conn)
+	if err != nil {
+		return nil, err
 	}
-	sess := conn.Session()
-	op := calls.Operator{ID: sess.Identity.OperatorID, SessionID: sess.ID, AllowsDial: sess.Identity.AllowsDial}
-	c, err := s.router.Answer(ctx, op, mediaSession{m}, conn, p.CallID)
+	c, err := s.router.Answer(ctx, op, media, conn, p.CallID)
 	if err != nil {
 		return nil, protocolError(err)
 	}

@@ -20,9 +20,9 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/crmphone/crmphone/controller"
+	"github.com/crmphone/crmphone/controller/agents"
 	"github.com/crmphone/crmphone/controller/logging"
 	"github.com/crmphone/crmphone/controller/metrics"
-	"github.com/crmphone/crmphone/controller/presence"
 	"github.com/crmphone/crmphone/controller/store"
 	"github.com/crmphone/crmphone/ui/signaling"
 	"github.com/crmphone/crmphone/ui/web"
@@ -87,7 +87,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	ops := controller.NewOperators(fakeTokens{}, st, presence.NewMemory(), m, logging.Discard())
+	ops := controller.NewOperators(fakeTokens{}, st, agents.New(0), m, logging.Discard())
 
 	e := echo.New()
 	hs := httptest.NewUnstartedServer(e)
