@@ -290,6 +290,7 @@ func TestMissedCalls(t *testing.T) {
 		{"caller hangs up", func(e *env) []*tab { return []*tab{e.operator(t, "ann")} }, aritest.FarEnd{AbandonAfter: 300 * time.Millisecond}, nil, inbound.MissedCallerHungUp},
 		{"rejected by all", func(e *env) []*tab { return []*tab{e.operator(t, "ann"), e.operator(t, "bob")} }, aritest.FarEnd{},
 			func(t *testing.T, e *env, tabs []*tab, callID string) {
+				tabs[1].wait(t, "call.offer") // both must be ringing before they can reject
 				for _, id := range []string{"ann", "bob"} {
 					if err := e.router.Reject(id, callID); err != nil {
 						t.Fatal(err)
